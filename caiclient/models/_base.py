@@ -1,0 +1,363 @@
+"""The model base: frozen attrs classes filled by one tolerant cattrs converter.
+
+Every model field names the JSON key(s) it comes from (``wire(...)``). The
+converter takes the first key present with a non-null value, structures it to
+the field's type, and falls back to the field's default when the key is
+missing, null or of an unusable type: the service adds, drops and changes
+fields without notice, and a missing detail must never make a whole call
+fail. Only identity fields (those without a default) are required; when one is
+missing, a :class:`~caiclient.errors.ParseError` names the path.
+
+The JSON object a model was built from stays reachable as ``model.raw``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import types
+from datetime import datetime, timezone
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    Type,
+    TypeVar,
+    Union,
+    get_args,
+    get_origin,
+)
+
+import attrs
+import cattrs
+from typing_extensions import dataclass_transform
+
+from caiclient.errors import ParseError
+
+__all__ = ["Model", "model", "converter", "parse", "parse_list", "parse_timestamp", "wire"]
+
+log = logging.getLogger("caiclient.models")
+
+T = TypeVar("T")
+M = TypeVar("M", bound="Model")
+
+_WIRE = "caiclient.wire"
+_NOTHING = attrs.NOTHING
+
+
+def wire(*keys: str, default: Any = _NOTHING, factory: Optional[Callable[[], Any]] = None) -> Any:
+    """Declare a model field read from the first present JSON key of ``keys``.
+
+    A key may be a dotted path (``"turn_key.chat_id"``). With neither
+    ``default`` nor ``factory`` the field is required.
+    """
+    meta = {_WIRE: tuple(tuple(k.split(".")) for k in keys)}
+    if factory is not None:
+        return attrs.field(factory=factory, metadata=meta)
+    return attrs.field(default=default, metadata=meta)
+
+
+@dataclass_transform(
+    frozen_default=True, kw_only_default=True, field_specifiers=(attrs.field, wire)
+)
+def model(cls: Type[T]) -> Type[T]:
+    """Class decorator of every model: a frozen, slotted, keyword-only attrs class."""
+    return attrs.frozen(kw_only=True)(cls)
+
+
+def _raw_field() -> Any:
+    return attrs.field(
+        factory=lambda: types.MappingProxyType({}), repr=False, eq=False, kw_only=True
+    )
+
+
+@model
+class Model:
+    """Base of every model: plain, immutable data.
+
+    ``raw`` is the JSON object the model was parsed from (read-only), so a
+    field the service added before this library knew of it is still
+    reachable: ``character.raw["new_field"]``.
+    """
+
+    raw: Mapping[str, Any] = _raw_field()
+
+    @classmethod
+    def from_dict(cls: Type[M], data: Any) -> M:
+        """Parse a JSON object (a dict) into this model; see :func:`parse`."""
+        return parse(cls, data)
+
+
+# ---------------------------------------------------------------- timestamps
+
+_TS_RE = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?"
+    r"(Z|[+-]\d{2}:?\d{2})?$"
+)
+
+
+def parse_timestamp(value: Any) -> Optional[datetime]:
+    """Parse the service's ISO-8601 timestamps into aware UTC datetimes.
+
+    Accepts ``2025-01-01T12:00:00.123456Z``, any fraction length, offsets,
+    no fraction, and epoch seconds. Returns ``None`` for anything else
+    (the raw value stays in ``model.raw``).
+    """
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        try:
+            return datetime.fromtimestamp(float(value), tz=timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            return None
+    if not isinstance(value, str):
+        return None
+    m = _TS_RE.match(value.strip())
+    if not m:
+        return None
+    y, mo, d, h, mi, s, frac, tz = m.groups()
+    micro = int((frac or "0")[:6].ljust(6, "0"))
+    try:
+        dt = datetime(int(y), int(mo), int(d), int(h), int(mi), int(s or 0), micro)
+    except ValueError:
+        return None
+    if tz and tz != "Z":
+        sign = 1 if tz[0] == "+" else -1
+        digits = tz[1:].replace(":", "")
+        from datetime import timedelta
+
+        offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+        try:
+            return (dt - sign * offset).replace(tzinfo=timezone.utc)
+        except OverflowError:
+            return None
+    return dt.replace(tzinfo=timezone.utc)
+
+
+# ---------------------------------------------------------------- converter
+
+
+class _Unusable(Exception):
+    """A value cannot be converted to the field's type (the field gets its default)."""
+
+
+def _str(value: Any, _t: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise _Unusable(f"expected a string, got {type(value).__name__}")
+
+
+def _int(value: Any, _t: Any) -> int:
+    if isinstance(value, bool):
+        raise _Unusable("expected an integer, got a boolean")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            pass
+    raise _Unusable(f"expected an integer, got {value!r:.40}")
+
+
+def _float(value: Any, _t: Any) -> float:
+    if isinstance(value, bool):
+        raise _Unusable("expected a number, got a boolean")
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    raise _Unusable(f"expected a number, got {value!r:.40}")
+
+
+def _bool(value: Any, _t: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise _Unusable(f"expected a boolean, got {value!r:.40}")
+
+
+def _datetime(value: Any, _t: Any) -> datetime:
+    dt = parse_timestamp(value)
+    if dt is None:
+        raise _Unusable(f"not a timestamp: {value!r:.40}")
+    return dt
+
+
+def _any(value: Any, _t: Any) -> Any:
+    return value
+
+
+converter = cattrs.Converter()
+"""The one converter every model is parsed with (tolerant by design)."""
+
+converter.register_structure_hook(str, _str)
+converter.register_structure_hook(int, _int)
+converter.register_structure_hook(float, _float)
+converter.register_structure_hook(bool, _bool)
+converter.register_structure_hook(datetime, _datetime)
+converter.register_structure_hook(Any, _any)
+
+
+def _is_optional(tp: Any) -> Tuple[bool, Any]:
+    if get_origin(tp) is Union:
+        args = [a for a in get_args(tp) if a is not type(None)]
+        if len(args) != len(get_args(tp)):
+            return True, (args[0] if len(args) == 1 else Union[tuple(args)])
+    return False, tp
+
+
+def _structure_value(value: Any, tp: Any, path: str) -> Any:
+    """Structure one value; raise _Unusable (or ParseError) when it cannot be done."""
+    optional, inner = _is_optional(tp)
+    if value is None:
+        if optional:
+            return None
+        raise _Unusable("null")
+    origin = get_origin(inner)
+    if origin in (list, List, Sequence, tuple) or inner in (list, tuple):
+        if not isinstance(value, list):
+            raise _Unusable(f"expected a list, got {type(value).__name__}")
+        args = get_args(inner)
+        item_t = args[0] if args else Any
+        out = []
+        for i, item in enumerate(value):
+            try:
+                out.append(_structure_value(item, item_t, f"{path}[{i}]"))
+            except (_Unusable, ParseError) as exc:
+                log.debug("dropping unusable item %s: %s", f"{path}[{i}]", exc)
+        return tuple(out) if origin is tuple or inner is tuple else out
+    if origin in (dict, Dict, Mapping) or inner in (dict, Mapping):
+        if not isinstance(value, dict):
+            raise _Unusable(f"expected an object, got {type(value).__name__}")
+        args = get_args(inner)
+        val_t = args[1] if len(args) == 2 else Any
+        result: Dict[str, Any] = {}
+        for k, v in value.items():
+            try:
+                result[str(k)] = _structure_value(v, val_t, f"{path}.{k}")
+            except (_Unusable, ParseError) as exc:
+                log.debug("dropping unusable entry %s: %s", f"{path}.{k}", exc)
+        return result
+    if isinstance(inner, type) and issubclass(inner, Model):
+        return _structure_model(value, inner, path)
+    if get_origin(inner) is Union:
+        for arg in get_args(inner):
+            try:
+                return _structure_value(value, arg, path)
+            except (_Unusable, ParseError):
+                continue
+        raise _Unusable("no member of the union fits")
+    try:
+        return converter.structure(value, inner)
+    except _Unusable:
+        raise
+    except Exception as exc:  # a hook of another type failed
+        raise _Unusable(str(exc)) from exc
+
+
+def _lookup(data: Mapping[str, Any], keys: Sequence[Tuple[str, ...]]) -> Any:
+    for path in keys:
+        node: Any = data
+        for part in path:
+            if not isinstance(node, Mapping) or part not in node:
+                node = None
+                break
+            node = node[part]
+        if node is not None:
+            return node
+    return None
+
+
+_RESOLVED: Dict[type, Tuple[Any, ...]] = {}
+
+
+def _fields_of(cls: type) -> Tuple[Any, ...]:
+    fields = _RESOLVED.get(cls)
+    if fields is None:
+        attrs.resolve_types(cls)
+        fields = attrs.fields(cls)
+        _RESOLVED[cls] = fields
+    return fields
+
+
+def _structure_model(data: Any, cls: Type[M], path: str) -> M:
+    prepare = getattr(cls, "_prepare", None)
+    if prepare is not None and isinstance(data, (str, int)):
+        data = prepare(data)
+    if not isinstance(data, Mapping):
+        raise ParseError(
+            f"{path}: expected a JSON object for {cls.__name__}, got {type(data).__name__}",
+            path=path,
+            body=data,
+        )
+    kwargs: Dict[str, Any] = {}
+    for f in _fields_of(cls):
+        if f.name == "raw":
+            kwargs["raw"] = types.MappingProxyType(dict(data))
+            continue
+        keys = f.metadata.get(_WIRE) or ((f.name,),)
+        value = _lookup(data, keys)
+        fpath = f"{path}.{'.'.join(keys[0])}"
+        required = f.default is _NOTHING
+        if value is None:
+            if required:
+                raise ParseError(
+                    f"{fpath}: required field is missing or null", path=fpath, body=data
+                )
+            continue
+        try:
+            kwargs[f.name] = _structure_value(value, f.type, fpath)
+        except _Unusable as exc:
+            if required:
+                raise ParseError(f"{fpath}: {exc}", path=fpath, body=data) from None
+            log.debug("using the default for %s: %s", fpath, exc)
+    post = getattr(cls, "_finish", None)
+    if post is not None:
+        kwargs = post(kwargs, data)
+    return cls(**kwargs)
+
+
+def parse(cls: Type[M], data: Any, *, path: Optional[str] = None) -> M:
+    """Parse one JSON object into ``cls``.
+
+    Raises :class:`~caiclient.errors.ParseError` (with the path of the
+    problem) when ``data`` is not an object or a required field is missing;
+    every other oddity falls back to defaults.
+    """
+    return _structure_model(data, cls, path or cls.__name__)
+
+
+def parse_list(cls: Type[M], data: Any, *, path: Optional[str] = None) -> List[M]:
+    """Parse a JSON array of objects; items that cannot be parsed are skipped (and logged)."""
+    where = path or f"{cls.__name__}[]"
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        raise ParseError(
+            f"{where}: expected a JSON array, got {type(data).__name__}", path=where, body=data
+        )
+    out: List[M] = []
+    for i, item in enumerate(data):
+        try:
+            out.append(_structure_model(item, cls, f"{where}[{i}]"))
+        except ParseError as exc:
+            log.warning("skipping an item the library cannot read: %s", exc)
+    return out

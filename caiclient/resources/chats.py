@@ -1,0 +1,291 @@
+"""``session.chats``: conversations with characters."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Dict, Iterator, List, Optional, Union
+
+from caiclient import _validate as v
+from caiclient import errors
+from caiclient.models import Annotation, Chat, ChatHistory, Migration, Turn, TurnPage, parse
+from caiclient.resources._base import Resource
+
+__all__ = ["Chats"]
+
+CHAT_NAME_MAX = 200
+STAR_LABELS = (
+    "boring",
+    "repetitive",
+    "bad_memory",
+    "short",
+    "inaccurate",
+    "out_of_character",
+    "long",
+    "ends_chat_early",
+    "funny",
+    "helpful",
+    "interesting",
+    "good_memory",
+)
+
+
+class Chats(Resource):
+    """Chats: list and read them, rename, archive, copy, delete messages, rate.
+
+    Every method needs a token.
+    """
+
+    # ------------------------------------------------------------------ read
+
+    def list(self, character_id: str, *, preview_turns: int = 2) -> List[Chat]:
+        """Your chats with a character, newest first, each with its last turns."""
+        cid = v.identifier(character_id, "character_id")
+        n = v.integer(preview_turns, "preview_turns", minimum=0, maximum=50)
+        body = self._call(
+            "GET",
+            self._neo("/chats/"),
+            params={"character_ids": cid, "num_preview_turns": n},
+            what="chats.list()",
+        )
+        return self._many(Chat, body, "chats")
+
+    def get(self, chat_id: str) -> Chat:
+        """One chat by id."""
+        seg = v.segment(chat_id, "chat_id")
+        body = self._call("GET", self._neo(f"/chat/{seg}/"), what="chats.get()")
+        if not isinstance(body, dict) or not body.get("chat"):
+            raise errors.NotFound(
+                f"no chat with id {chat_id!r}",
+                status=200,
+                method="GET",
+                path=f"/chat/{seg}/",
+                body=body,
+            )
+        return self._one(Chat, body, "chat")
+
+    def recent(self, character_id: Optional[str] = None) -> List[Chat]:
+        """Your recent chats (with every character, or with one)."""
+        if character_id is None:
+            url = self._neo("/chats/recent/")
+        else:
+            url = self._neo(f"/chats/recent/{v.segment(character_id, 'character_id')}")
+        body = self._call("GET", url, what="chats.recent()")
+        return self._many(Chat, body, "chats")
+
+    def latest(self, character_id: str) -> Optional[Chat]:
+        """Your most recent chat with a character, or ``None``."""
+        chats = self.recent(character_id)
+        return chats[0] if chats else None
+
+    def histories(self, character_id: str, amount: int = 50) -> List[ChatHistory]:
+        """Your legacy (chat v1) conversations with a character, with preview messages."""
+        cid = v.identifier(character_id, "character_id")
+        n = v.integer(amount, "amount", minimum=1, maximum=999)
+        body = self._call(
+            "POST",
+            self._plus("/chat/character/histories/"),
+            json={"external_id": cid, "number": n},
+            idempotent=True,
+            what="chats.histories()",
+        )
+        return self._many(ChatHistory, body, "histories")
+
+    def page(
+        self, chat_id: str, next_token: Optional[str] = None, *, pinned_only: bool = False
+    ) -> TurnPage:
+        """One page of a chat's turns, newest first, and the token of the next page.
+
+        Pass ``page.next_token`` back to get the following (older) page;
+        it is ``None`` on the last page.
+        """
+        seg = v.segment(chat_id, "chat_id")
+        params: Dict[str, Any] = {}
+        if next_token is not None:
+            params["next_token"] = v.text(next_token, "next_token", min_len=1, max_len=4096)
+        if pinned_only:
+            params["pinned_only"] = "true"
+        body = self._call(
+            "GET", self._neo(f"/turns/{seg}/"), params=params or None, what="chats.page()"
+        )
+        page = parse(TurnPage, body if isinstance(body, dict) else {}, path="turns")
+        if pinned_only:
+            page = TurnPage(
+                turns=[t for t in page.turns if t.is_pinned],
+                next_token=page.next_token,
+                raw=page.raw,
+            )
+        return page
+
+    def turns(self, chat_id: str, *, pinned_only: bool = False) -> Iterator[Turn]:
+        """Every turn of a chat, newest first, fetched one page at a time as you iterate.
+
+        Memory stays flat however long the chat is: only one page is held.
+        """
+        v.identifier(chat_id, "chat_id")
+        self._session.require_account("chats.turns()")
+        return self._iter_turns(chat_id, pinned_only)
+
+    def _iter_turns(self, chat_id: str, pinned_only: bool) -> Iterator[Turn]:
+        token: Optional[str] = None
+        seen_tokens = set()
+        while True:
+            page = self.page(chat_id, token, pinned_only=pinned_only)
+            yield from page.turns
+            token = page.next_token
+            if not token or token in seen_tokens:
+                return
+            seen_tokens.add(token)
+
+    def pinned(self, chat_id: str) -> List[Turn]:
+        """The pinned turns of a chat (all pages), newest first."""
+        return [t for t in self.turns(chat_id, pinned_only=True)]
+
+    # --------------------------------------------------------------- change
+
+    def rename(self, chat_id: str, name: str) -> None:
+        """Give a chat a name."""
+        seg = v.segment(chat_id, "chat_id")
+        v.text(name, "name", min_len=1, max_len=CHAT_NAME_MAX)
+        self._call(
+            "PATCH",
+            self._neo(f"/chat/{seg}/update_name"),
+            json={"name": name},
+            what="chats.rename()",
+        )
+
+    def archive(self, chat_id: str) -> None:
+        """Archive a chat (it leaves your lists but keeps its history)."""
+        seg = v.segment(chat_id, "chat_id")
+        self._call("PATCH", self._neo(f"/chat/{seg}/archive"), what="chats.archive()")
+
+    def unarchive(self, chat_id: str) -> None:
+        """Bring an archived chat back."""
+        seg = v.segment(chat_id, "chat_id")
+        self._call("PATCH", self._neo(f"/chat/{seg}/unarchive"), what="chats.unarchive()")
+
+    def copy(self, chat_id: str, end_turn_id: str) -> str:
+        """Copy a chat up to (and including) one turn; returns the new chat's id."""
+        seg = v.segment(chat_id, "chat_id")
+        tid = v.identifier(end_turn_id, "end_turn_id")
+        body = self._call(
+            "POST", self._neo(f"/chat/{seg}/copy"), json={"end_turn_id": tid}, what="chats.copy()"
+        )
+        new_id = body.get("new_chat_id") if isinstance(body, dict) else None
+        if not isinstance(new_id, str) or not new_id:
+            raise errors.ParseError("the copy answer has no new_chat_id", body=body)
+        return new_id
+
+    def delete_turns(self, chat_id: str, turn_ids: Union[List[str], tuple[str, ...]]) -> None:
+        """Delete messages (turns) from a chat."""
+        seg = v.segment(chat_id, "chat_id")
+        ids = v.id_list(turn_ids, "turn_ids")
+        self._call(
+            "POST",
+            self._neo(f"/turns/{seg}/remove"),
+            json={"turn_ids": ids},
+            what="chats.delete_turns()",
+        )
+
+    def available_models(self) -> Dict[str, Any]:
+        """The chat models you may pick.
+
+        ``{"available_models": [...], "default_model_type": "..."}`` as the service sends it.
+        """
+        body = self._call(
+            "GET", self._neo("/get-available-models"), what="chats.available_models()"
+        )
+        return body if isinstance(body, dict) else {}
+
+    def set_model(self, chat_id: str, model_type: str) -> None:
+        """Pick the model a chat uses (e.g. ``"MODEL_TYPE_SMART"``)."""
+        seg = v.segment(chat_id, "chat_id")
+        mt = v.identifier(model_type, "model_type")
+        self._call(
+            "PATCH",
+            self._neo(f"/chat/{seg}/preferred-model-type"),
+            json={"preferred_model_type": mt},
+            what="chats.set_model()",
+        )
+
+    def rate(
+        self, chat_id: str, turn_id: str, candidate_id: str, rating: Union[int, str]
+    ) -> Annotation:
+        """Rate a reply: 0-4 stars (an int) or a label such as ``"funny"``.
+
+        Labels: boring, repetitive, bad_memory, short, inaccurate,
+        out_of_character, long, ends_chat_early, funny, helpful,
+        interesting, good_memory.
+        """
+        key = {
+            "chat_id": v.identifier(chat_id, "chat_id"),
+            "turn_id": v.identifier(turn_id, "turn_id"),
+        }
+        cand = v.identifier(candidate_id, "candidate_id")
+        if isinstance(rating, bool):
+            raise errors.ValidationError("rating must be 0-4 stars or a label", field="rating")
+        if isinstance(rating, int):
+            stars = v.integer(rating, "rating", minimum=0, maximum=4)
+            annotation: Dict[str, Any] = {"annotation_type": "star", "annotation_value": stars}
+        else:
+            label = v.choice(rating, "rating", STAR_LABELS)
+            annotation = {
+                "annotation_type": label,
+                "annotation_raw_content": label,
+                "annotation_value": 1,
+            }
+        body = self._call(
+            "POST",
+            self._neo("/annotation/create"),
+            json={"annotation": annotation, "candidate_id": cand, "turn_key": key},
+            what="chats.rate()",
+        )
+        return self._one(Annotation, body, "annotation")
+
+    def unrate(self, chat_id: str, turn_id: str, candidate_id: str, annotation_id: str) -> None:
+        """Remove a rating made with :meth:`rate`."""
+        body = {
+            "annotation_id": v.identifier(annotation_id, "annotation_id"),
+            "candidate_id": v.identifier(candidate_id, "candidate_id"),
+            "turn_key": {
+                "chat_id": v.identifier(chat_id, "chat_id"),
+                "turn_id": v.identifier(turn_id, "turn_id"),
+            },
+        }
+        self._call("POST", self._neo("/annotation/remove"), json=body, what="chats.unrate()")
+
+    # ------------------------------------------------------------ legacy v1
+
+    def migrate(
+        self,
+        history_id: str,
+        *,
+        wait: bool = True,
+        timeout: float = 60.0,
+        poll_interval: float = 1.0,
+    ) -> Migration:
+        """Migrate a legacy (chat v1) history to a chat v2.
+
+        With ``wait`` the call polls until the migration is done (or
+        ``timeout`` seconds passed: :class:`~caiclient.errors.Timeout`).
+        """
+        seg = v.segment(history_id, "history_id")
+        url = self._neo(f"/migration/{seg}")
+        self._call("POST", url, json=True, what="chats.migrate()")
+        deadline = time.monotonic() + timeout
+        while True:
+            body = self._call("GET", url, what="chats.migrate()")
+            mig = self._one(Migration, body, "migration")
+            done = (mig.status or "").upper()
+            if not wait or done.endswith(("DONE", "SUCCEEDED", "COMPLETE", "COMPLETED")):
+                return mig
+            if done.endswith(("FAILED", "ERROR")):
+                raise errors.ActionFailed(
+                    f"the migration failed ({mig.status})",
+                    status=200,
+                    method="GET",
+                    path=f"/migration/{seg}",
+                    body=body,
+                )
+            if time.monotonic() >= deadline:
+                raise errors.Timeout(f"the migration did not finish within {timeout:g}s")
+            time.sleep(poll_interval)

@@ -1,0 +1,362 @@
+"""The Session: auth, configuration, transports and the resources hanging off them."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Type, TypeVar, Union
+
+from caiclient import errors
+from caiclient.endpoints import Endpoints
+from caiclient.models import Avatar
+from caiclient.transport.http import (
+    DEFAULT_TIMEOUT,
+    Credentials,
+    HTTPTransport,
+    RetryPolicy,
+    Timeout,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from types import TracebackType
+
+    from caiclient.resources.account import Account
+    from caiclient.resources.characters import Characters
+    from caiclient.resources.chats import Chats
+    from caiclient.resources.media import Media
+    from caiclient.resources.personas import Personas
+    from caiclient.resources.users import Users
+    from caiclient.resources.voices import Voices
+
+__all__ = ["Session"]
+
+log = logging.getLogger("caiclient")
+
+S = TypeVar("S", bound="Session")
+
+_TOKEN_RE = re.compile(r"^[A-Za-z0-9._~+/=:-]+$")
+
+
+def _clean_token(token: Any, name: str) -> Optional[str]:
+    if token is None:
+        return None
+    if not isinstance(token, str):
+        raise errors.ValidationError(f"{name} must be a string", field=name)
+    value = token.strip()
+    if value.lower().startswith("token "):
+        value = value[6:].strip()
+    if not value:
+        return None
+    if not _TOKEN_RE.match(value):
+        # Never echo the value: it is a secret.
+        raise errors.ValidationError(
+            f"{name} contains characters a token cannot contain (spaces, quotes, ...)", field=name
+        )
+    return value
+
+
+def _clean_cookie(value: Any, name: str) -> Optional[str]:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise errors.ValidationError(f"{name} must be a string", field=name)
+    value = value.strip()
+    if value.startswith("web-next-auth="):
+        value = value[len("web-next-auth=") :]
+    if not value:
+        return None
+    if any(c in value for c in ";\r\n\t \"'"):
+        raise errors.ValidationError(
+            f"{name} contains characters a cookie cannot contain", field=name
+        )
+    return value
+
+
+class Session:
+    """A connection to the service: auth, one pooled HTTP transport, one websocket.
+
+    Args:
+        token: the account's API token (the value after ``Token`` in the
+            website's ``Authorization`` header). ``None`` gives a guest
+            session, which can read public data (search, characters,
+            profiles, voices) but raises
+            :class:`~caiclient.errors.AuthRequiredError` for anything that
+            needs an account, before sending it.
+        web_next_auth: the website's ``web-next-auth`` cookie, needed by
+            :meth:`Media.upload_avatar <caiclient.resources.media.Media.upload_avatar>`.
+        endpoints: where the service lives (default: the real service;
+            ``Endpoints.for_emulator(url)`` for the bundled emulator).
+        http: any object with the API of ``requests.Session.request`` (for
+            example ``curl_cffi.requests.Session(impersonate="chrome")`` for
+            users blocked by the service's bot protection). Default: pooled
+            ``requests`` sessions owned by this Session.
+        timeout: seconds, or ``(connect, read)``, for every HTTP call and
+            for the websocket's connect and per-frame waits.
+        max_retries: how often a failed *idempotent* request is retried.
+        retry: a full :class:`~caiclient.transport.http.RetryPolicy`
+            (overrides ``max_retries``).
+        headers: extra headers for every request (e.g. a custom User-Agent).
+        reply_timeout: the longest a chat reply may take in total, in seconds.
+
+    A Session is thread-safe: share one per process (e.g. at module level
+    in a Django or Flask app). Close it with :meth:`close` or use it as a
+    context manager.
+    """
+
+    def __init__(
+        self,
+        token: Optional[str] = None,
+        *,
+        web_next_auth: Optional[str] = None,
+        endpoints: Optional[Endpoints] = None,
+        http: Any = None,
+        timeout: Timeout = DEFAULT_TIMEOUT,
+        max_retries: int = 2,
+        retry: Optional[RetryPolicy] = None,
+        headers: Optional[Mapping[str, str]] = None,
+        reply_timeout: float = 180.0,
+    ) -> None:
+        if endpoints is not None and not isinstance(endpoints, Endpoints):
+            raise errors.ValidationError(
+                "endpoints must be a caiclient.Endpoints", field="endpoints"
+            )
+        _check_timeout(timeout)
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise errors.ValidationError("max_retries must be an integer >= 0", field="max_retries")
+        self._credentials = Credentials(
+            token=_clean_token(token, "token"),
+            web_next_auth=_clean_cookie(web_next_auth, "web_next_auth"),
+        )
+        self.endpoints: Endpoints = endpoints or Endpoints()
+        self.timeout: Timeout = timeout
+        self.reply_timeout = float(reply_timeout)
+        self.http = HTTPTransport(
+            self.endpoints,
+            self._credentials,
+            http=http,
+            timeout=timeout,
+            retry=retry or RetryPolicy(max_retries=max_retries),
+            headers=headers,
+        )
+        self._lock = threading.RLock()
+        self._account_id: Optional[str] = None
+        self._ws: Any = None
+        self._closed = False
+
+    # ------------------------------------------------------------ building
+
+    @classmethod
+    def from_env(cls: Type[S], **kwargs: Any) -> S:
+        """A Session configured from the environment.
+
+        ``CAI_TOKEN`` (the token; a guest session when unset),
+        ``CAI_WEB_NEXT_AUTH`` (the site cookie) and ``CAI_EMULATOR_URL``
+        (point at an emulator instead of the service). Keyword arguments
+        are passed on to the constructor and win over the environment.
+        """
+        kwargs.setdefault("token", os.environ.get("CAI_TOKEN") or None)
+        kwargs.setdefault("web_next_auth", os.environ.get("CAI_WEB_NEXT_AUTH") or None)
+        emulator = os.environ.get("CAI_EMULATOR_URL")
+        if emulator and "endpoints" not in kwargs:
+            kwargs["endpoints"] = Endpoints.for_emulator(emulator)
+        return cls(**kwargs)
+
+    # ------------------------------------------------------------ identity
+
+    @property
+    def is_guest(self) -> bool:
+        """True when the session has no token (public data only)."""
+        return self._credentials.token is None
+
+    @property
+    def is_authenticated(self) -> bool:
+        """True when the session has a token."""
+        return self._credentials.token is not None
+
+    @property
+    def credentials(self) -> Credentials:
+        """The session's secrets (immutable; its repr hides them)."""
+        return self._credentials
+
+    def require_account(self, what: str = "this") -> None:
+        """Raise :class:`~caiclient.errors.AuthRequiredError` for a guest session."""
+        if self.is_guest:
+            raise errors.AuthRequiredError(
+                f"{what} needs an account: create the Session with a token "
+                "(Session(token=...) or CAI_TOKEN with Session.from_env())"
+            )
+
+    @property
+    def account_id(self) -> str:
+        """The account's numeric id as a string (fetched once, then cached).
+
+        The websocket needs it as the author of the user's messages.
+        """
+        self.require_account("account_id")
+        with self._lock:
+            if self._account_id is None:
+                me = self.account.me()
+                if me.account_id is None:
+                    raise errors.ParseError("the account has no id (GET /chat/user/)")
+                self._account_id = str(me.account_id)
+            return self._account_id
+
+    # ------------------------------------------------------------ resources
+
+    def _resource(self, name: str, factory: Any) -> Any:
+        with self._lock:
+            res = self.__dict__.get("_res_" + name)
+            if res is None:
+                res = factory(self)
+                self.__dict__["_res_" + name] = res
+            return res
+
+    @property
+    def account(self) -> Account:
+        """Your account: profile, settings, followers, your characters and voices."""
+        from caiclient.resources.account import Account
+
+        return self._resource("account", Account)
+
+    @property
+    def personas(self) -> Personas:
+        """Your personas."""
+        from caiclient.resources.personas import Personas
+
+        return self._resource("personas", Personas)
+
+    @property
+    def users(self) -> Users:
+        """Other users: public profiles, voices, follow/unfollow."""
+        from caiclient.resources.users import Users
+
+        return self._resource("users", Users)
+
+    @property
+    def characters(self) -> Characters:
+        """Characters: info, search, discovery, votes, create and update."""
+        from caiclient.resources.characters import Characters
+
+        return self._resource("characters", Characters)
+
+    @property
+    def chats(self) -> Chats:
+        """Chats: create, list, history, send and stream messages, edit, pin, ..."""
+        from caiclient.resources.chats import Chats
+
+        return self._resource("chats", Chats)
+
+    @property
+    def voices(self) -> Voices:
+        """Voices for text-to-speech: search, yours, upload, edit, delete."""
+        from caiclient.resources.voices import Voices
+
+        return self._resource("voices", Voices)
+
+    @property
+    def media(self) -> Media:
+        """Images and speech: generate images, upload avatars and images, TTS."""
+        from caiclient.resources.media import Media
+
+        return self._resource("media", Media)
+
+    # ------------------------------------------------------------ low level
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Optional[Mapping[str, Any]] = None,
+        json: Any = None,
+        headers: Optional[Mapping[str, str]] = None,
+        idempotent: Optional[bool] = None,
+    ) -> Any:
+        """Send any request to the service and return its decoded JSON.
+
+        The escape hatch for an endpoint the service added or changed
+        before this library caught up. ``url`` is absolute
+        (``"https://neo.character.ai/chats/recent/"``) or starts with a host
+        name of :class:`Endpoints` and a colon (``"neo:/chats/recent/"``).
+        Auth, headers, retries and error mapping are the same as for every
+        other call.
+        """
+        if not isinstance(method, str) or not method.isalpha():
+            raise errors.ValidationError(
+                "method must be an HTTP verb such as 'GET'", field="method"
+            )
+        full = self.url(url)
+        kwargs: Any = {"params": params, "headers": headers, "idempotent": idempotent}
+        if json is not None:
+            kwargs["json"] = json
+        return self.http.request(method, full, **kwargs)
+
+    def url(self, url: str) -> str:
+        """Resolve ``"neo:/path"``-style URLs against :attr:`endpoints`."""
+        if not isinstance(url, str) or not url:
+            raise errors.ValidationError("url must be a non-empty string", field="url")
+        host, sep, rest = url.partition(":")
+        if sep and host in ("plus", "neo", "web", "cdn") and rest.startswith("/"):
+            return getattr(self.endpoints, host) + rest
+        if not url.startswith(("http://", "https://")):
+            raise errors.ValidationError(
+                "url must be absolute or start with plus:/, neo:/, web:/ or cdn:/", field="url"
+            )
+        return url
+
+    def avatar_url(
+        self, avatar: Union[Avatar, str], size: int = 400, animated: bool = False
+    ) -> str:
+        """The CDN URL of an avatar (an :class:`~caiclient.models.Avatar` or a file name)."""
+        name = avatar.file_name if isinstance(avatar, Avatar) else avatar
+        if not isinstance(name, str) or not name:
+            raise errors.ValidationError("avatar must be an Avatar or a file name", field="avatar")
+        return self.endpoints.avatar_url(name, size=size, animated=animated)
+
+    # ------------------------------------------------------------ lifecycle
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` has been called."""
+        return self._closed
+
+    def close(self) -> None:
+        """Close the websocket and the pooled HTTP connections. Idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            ws, self._ws = self._ws, None
+        if ws is not None:
+            ws.close()
+        self.http.close()
+
+    def __enter__(self: S) -> S:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        who = "guest" if self.is_guest else "authenticated"
+        where = "service" if self.endpoints == Endpoints() else self.endpoints.neo.rsplit("/", 1)[0]
+        state = ", closed" if self._closed else ""
+        return f"<caiclient.Session {who} at {where}{state}>"
+
+
+def _check_timeout(timeout: Any) -> None:
+    values = timeout if isinstance(timeout, tuple) else (timeout,)
+    if len(values) not in (1, 2) or any(
+        isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0 for v in values
+    ):
+        raise errors.ValidationError(
+            "timeout must be a positive number of seconds or a (connect, read) pair",
+            field="timeout",
+        )

@@ -1,0 +1,1 @@
+"""Transports: HTTP (``requests``-compatible) and the chat websocket."""
