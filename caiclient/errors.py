@@ -109,7 +109,24 @@ class NetworkError(TransportError):
 
 
 class Timeout(TransportError):
-    """The service did not answer within the configured timeout."""
+    """The service did not answer within the configured timeout.
+
+    For a chat reply, ``user_turn_id`` is the id of the user's message (look
+    for it in the chat's turns to see whether the service has it) and
+    ``partial`` the last snapshot of the reply received, if any.
+    """
+
+    def __init__(
+        self,
+        message: str = "timed out",
+        *,
+        partial: Optional[Turn] = None,
+        user_turn_id: Optional[str] = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.partial = partial
+        self.user_turn_id = user_turn_id
 
 
 class ConnectionLost(NetworkError):

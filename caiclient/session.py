@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from caiclient.resources.personas import Personas
     from caiclient.resources.users import Users
     from caiclient.resources.voices import Voices
+    from caiclient.transport.ws import Connect, WebSocketTransport
 
 __all__ = ["Session"]
 
@@ -99,6 +100,9 @@ class Session:
             (overrides ``max_retries``).
         headers: extra headers for every request (e.g. a custom User-Agent).
         reply_timeout: the longest a chat reply may take in total, in seconds.
+        ws_connect: how to open the chat websocket (a function
+            ``(url, headers, timeout) -> connection``; default:
+            ``websocket-client``). A seam for tests and proxies.
 
     A Session is thread-safe: share one per process (e.g. at module level
     in a Django or Flask app). Close it with :meth:`close` or use it as a
@@ -117,6 +121,7 @@ class Session:
         retry: Optional[RetryPolicy] = None,
         headers: Optional[Mapping[str, str]] = None,
         reply_timeout: float = 180.0,
+        ws_connect: Optional[Connect] = None,
     ) -> None:
         if endpoints is not None and not isinstance(endpoints, Endpoints):
             raise errors.ValidationError(
@@ -142,7 +147,8 @@ class Session:
         )
         self._lock = threading.RLock()
         self._account_id: Optional[str] = None
-        self._ws: Any = None
+        self._ws: Optional[WebSocketTransport] = None
+        self._ws_connect = ws_connect
         self._closed = False
 
     # ------------------------------------------------------------ building
@@ -262,6 +268,32 @@ class Session:
 
         return self._resource("media", Media)
 
+    @property
+    def ws(self) -> WebSocketTransport:
+        """The chat websocket transport (created on first use; connects lazily)."""
+        from caiclient.transport.ws import WebSocketTransport
+
+        self.require_account("chatting")
+        with self._lock:
+            if self._closed:
+                raise errors.CaiError("the session is closed")
+            if self._ws is None:
+                connect_t, read_t = (
+                    self.timeout
+                    if isinstance(self.timeout, tuple)
+                    else (self.timeout, self.timeout)
+                )
+                self._ws = WebSocketTransport(
+                    self.endpoints.ws,
+                    self._credentials,
+                    origin=self.endpoints.web,
+                    connect_timeout=float(connect_t),
+                    frame_timeout=float(read_t),
+                    headers=self.http.extra_headers,
+                    connect=self._ws_connect,
+                )
+            return self._ws
+
     # ------------------------------------------------------------ low level
 
     def request(
@@ -305,6 +337,14 @@ class Session:
                 "url must be absolute or start with plus:/, neo:/, web:/ or cdn:/", field="url"
             )
         return url
+
+    def ping(self) -> bool:
+        """True if the service answers (works for guests)."""
+        try:
+            self.http.request("GET", self.endpoints.neo + "/ping/", auth=False)
+        except errors.APIError:
+            return False
+        return True
 
     def avatar_url(
         self, avatar: Union[Avatar, str], size: int = 400, animated: bool = False

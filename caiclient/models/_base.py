@@ -39,7 +39,7 @@ from typing_extensions import dataclass_transform
 
 from caiclient.errors import ParseError
 
-__all__ = ["Model", "model", "converter", "parse", "parse_list", "parse_timestamp", "wire"]
+__all__ = ["Model", "converter", "model", "parse", "parse_list", "parse_timestamp", "wire"]
 
 log = logging.getLogger("caiclient.models")
 

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Dict, Iterator, List, Optional, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Tuple, Union
 
 from caiclient import _validate as v
 from caiclient import errors
 from caiclient.models import Annotation, Chat, ChatHistory, Migration, Turn, TurnPage, parse
+from caiclient.resources import _replies
 from caiclient.resources._base import Resource
+from caiclient.resources._replies import ReplyStream
+
+if TYPE_CHECKING:  # pragma: no cover
+    from caiclient.conversation import Conversation
 
 __all__ = ["Chats"]
 
 CHAT_NAME_MAX = 200
+MESSAGE_MAX = 32000
 STAR_LABELS = (
     "boring",
     "repetitive",
@@ -252,6 +258,125 @@ class Chats(Resource):
             },
         }
         self._call("POST", self._neo("/annotation/remove"), json=body, what="chats.unrate()")
+
+    # ------------------------------------------------------------ websocket
+
+    def create(
+        self, character_id: str, greeting: bool = True, *, model_type: Optional[str] = None
+    ) -> Tuple[Chat, Optional[Turn]]:
+        """Start a new chat with a character; returns the chat and its greeting.
+
+        ``greeting=False`` starts it without one (the greeting is ``None``).
+        ``model_type`` picks the model (see :meth:`available_models`).
+        """
+        cid = v.identifier(character_id, "character_id")
+        if model_type is not None:
+            v.identifier(model_type, "model_type")
+        self._session.require_account("chats.create()")
+        return _replies.create_chat(self._session, cid, bool(greeting), model_type)
+
+    def stream(
+        self, character_id: str, chat_id: str, text: str, *, image_rel_path: Optional[str] = None
+    ) -> ReplyStream:
+        """Send a message and stream the reply: an iterator of growing :class:`Turn` snapshots.
+
+        The message is sent now. Iterate for snapshots (each holds the whole
+        text so far; the last has ``is_final``), or call ``.final()``. Use it
+        as a context manager to abandon the reply early::
+
+            with s.chats.stream(cid, chat_id, "Hello!") as reply:
+                for piece in reply.text_deltas():
+                    print(piece, end="", flush=True)
+        """
+        cid = v.identifier(character_id, "character_id")
+        chat = v.identifier(chat_id, "chat_id")
+        v.text(text, "text", min_len=1, max_len=MESSAGE_MAX)
+        if image_rel_path is not None:
+            v.text(image_rel_path, "image_rel_path", min_len=1, max_len=512)
+        self._session.require_account("chats.stream()")
+        return ReplyStream(
+            self._session, chat_id=chat, character_id=cid, text=text, image_rel_path=image_rel_path
+        )
+
+    def send(
+        self, character_id: str, chat_id: str, text: str, *, image_rel_path: Optional[str] = None
+    ) -> Turn:
+        """Send a message and return the character's complete reply."""
+        with self.stream(character_id, chat_id, text, image_rel_path=image_rel_path) as reply:
+            return reply.final()
+
+    def stream_regenerate(self, character_id: str, chat_id: str, turn_id: str) -> ReplyStream:
+        """Ask for another reply (a new candidate) to a character's turn, streamed."""
+        cid = v.identifier(character_id, "character_id")
+        chat = v.identifier(chat_id, "chat_id")
+        tid = v.identifier(turn_id, "turn_id")
+        self._session.require_account("chats.stream_regenerate()")
+        return ReplyStream(self._session, chat_id=chat, character_id=cid, regenerate_turn_id=tid)
+
+    def regenerate(self, character_id: str, chat_id: str, turn_id: str) -> Turn:
+        """Ask for another reply to a character's turn; returns the turn with the new candidate."""
+        with self.stream_regenerate(character_id, chat_id, turn_id) as reply:
+            return reply.final()
+
+    def edit(self, chat_id: str, turn_id: str, candidate_id: str, text: str) -> Turn:
+        """Replace the text of a candidate (yours or the character's); returns the turn."""
+        chat = v.identifier(chat_id, "chat_id")
+        tid = v.identifier(turn_id, "turn_id")
+        cand = v.identifier(candidate_id, "candidate_id")
+        v.text(text, "text", min_len=1, max_len=MESSAGE_MAX)
+        self._session.require_account("chats.edit()")
+        frame = _replies.run_command(
+            self._session, chat,
+            lambda rid: _replies.build_edit(rid, chat, tid, cand, text),
+            lambda f: f.get("command") == "update_turn",
+            retry_on_drop=False,
+        )  # fmt: skip
+        return parse(Turn, frame.get("turn"), path="update_turn.turn")
+
+    def _pin(self, chat_id: str, turn_id: str, pinned: bool) -> Turn:
+        chat = v.identifier(chat_id, "chat_id")
+        tid = v.identifier(turn_id, "turn_id")
+        self._session.require_account("chats.pin()")
+        frame = _replies.run_command(
+            self._session, chat,
+            lambda rid: _replies.build_pin(rid, chat, tid, pinned),
+            lambda f: f.get("command") == "update_turn",
+            retry_on_drop=True,
+        )  # fmt: skip
+        return parse(Turn, frame.get("turn"), path="update_turn.turn")
+
+    def pin(self, chat_id: str, turn_id: str) -> Turn:
+        """Pin a turn (pinned turns are kept in the character's memory); returns the turn."""
+        return self._pin(chat_id, turn_id, True)
+
+    def unpin(self, chat_id: str, turn_id: str) -> Turn:
+        """Unpin a turn; returns the turn."""
+        return self._pin(chat_id, turn_id, False)
+
+    def set_primary_candidate(self, chat_id: str, turn_id: str, candidate_id: str) -> None:
+        """Choose which candidate of a turn the chat continues from."""
+        chat = v.identifier(chat_id, "chat_id")
+        tid = v.identifier(turn_id, "turn_id")
+        cand = v.identifier(candidate_id, "candidate_id")
+        self._session.require_account("chats.set_primary_candidate()")
+        _replies.run_command(
+            self._session, chat,
+            lambda rid: _replies.build_primary(rid, chat, tid, cand),
+            lambda f: f.get("command") == "ok",
+            retry_on_drop=True,
+        )  # fmt: skip
+
+    def conversation(self, character_id: str, chat_id: Optional[str] = None) -> Conversation:
+        """A handle on one chat for scripts: ``conv.send("hi")``.
+
+        Without ``chat_id`` a new chat is created on the first message.
+        """
+        from caiclient.conversation import Conversation
+
+        v.identifier(character_id, "character_id")
+        if chat_id is not None:
+            v.identifier(chat_id, "chat_id")
+        return Conversation(self._session, character_id, chat_id)
 
     # ------------------------------------------------------------ legacy v1
 
