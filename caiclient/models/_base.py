@@ -300,7 +300,7 @@ def _fields_of(cls: type) -> Tuple[Any, ...]:
 
 def _structure_model(data: Any, cls: Type[M], path: str) -> M:
     prepare = getattr(cls, "_prepare", None)
-    if prepare is not None and isinstance(data, (str, int)):
+    if prepare is not None and isinstance(data, str):
         data = prepare(data)
     if not isinstance(data, Mapping):
         raise ParseError(
