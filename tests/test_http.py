@@ -9,12 +9,11 @@ import pytest
 import requests
 import responses
 from responses import matchers
+from support import CDN, NEO, PLUS, TOKEN, Sleeps
 
 import caiclient
 from caiclient import errors
-from caiclient.transport.http import RetryPolicy, interpret_response, parse_retry_after, Response
-
-from conftest import CDN, NEO, PLUS, TOKEN, Sleeps
+from caiclient.transport.http import Response, RetryPolicy, interpret_response, parse_retry_after
 
 CF_HTML = (
     "<!DOCTYPE html><html><head><title>Just a moment...</title></head>"
@@ -22,7 +21,9 @@ CF_HTML = (
 )
 
 
-def test_default_headers_and_token(session: caiclient.Session, rsps: responses.RequestsMock) -> None:
+def test_default_headers_and_token(
+    session: caiclient.Session, rsps: responses.RequestsMock
+) -> None:
     rsps.get(f"{NEO}/ping/", json={"status": "pong"})
     assert session.ping() is True
     # ping needs no account: no token sent
@@ -115,7 +116,11 @@ def test_network_errors_never_escape_as_requests_errors(session, rsps) -> None:
     ("html", "status", "kind"),
     [
         (CF_HTML, 403, "challenge"),
-        ("<html><title>Attention Required! | Cloudflare</title>Sorry, you have been blocked</html>", 403, "access_denied"),
+        (
+            "<html><title>Attention Required! | Cloudflare</title>Sorry, you have been blocked</html>",
+            403,
+            "access_denied",
+        ),
         ("<html><body>You are now in line. Waiting room</body></html>", 503, "waiting_room"),
         ("<html><body>hello</body></html>", 200, "html"),
     ],
@@ -123,8 +128,13 @@ def test_network_errors_never_escape_as_requests_errors(session, rsps) -> None:
 def test_html_pages_are_blocked_errors(session, rsps, html: str, status: int, kind: str) -> None:
     url = f"{PLUS}/chat/user/settings/"
     for _ in range(3 if status == 503 else 1):
-        rsps.get(url, status=status, body=html, content_type="text/html",
-                 headers={"cf-ray": "8f00ba11-AMS"})
+        rsps.get(
+            url,
+            status=status,
+            body=html,
+            content_type="text/html",
+            headers={"cf-ray": "8f00ba11-AMS"},
+        )
     with pytest.raises(errors.BlockedError) as info:
         session.account.settings()
     err = info.value
@@ -163,7 +173,8 @@ def test_service_message_shapes(body: Dict[str, Any], message: str) -> None:
 
     with pytest.raises(errors.NotFound) as info:
         interpret_response(
-            "get", "https://neo.character.ai/chat/x/?q=1",
+            "get",
+            "https://neo.character.ai/chat/x/?q=1",
             Response(404, {"x-request-id": "rid-1"}, json.dumps(body).encode()),
         )
     assert info.value.message == message
@@ -195,8 +206,9 @@ def test_download_sends_no_token_even_to_a_service_host(session, rsps) -> None:
 
 
 def test_escape_hatch(session, rsps) -> None:
-    rsps.post(f"{NEO}/some/new/thing", json={"ok": 1},
-              match=[matchers.json_params_matcher({"a": 1})])
+    rsps.post(
+        f"{NEO}/some/new/thing", json={"ok": 1}, match=[matchers.json_params_matcher({"a": 1})]
+    )
     assert session.request("POST", "neo:/some/new/thing", json={"a": 1}) == {"ok": 1}
     assert rsps.calls[0].request.headers["authorization"] == f"Token {TOKEN}"
     with pytest.raises(errors.ValidationError):
@@ -229,8 +241,11 @@ def test_user_supplied_http_object_is_used() -> None:
 
 
 def test_cookie_jar_shared_across_threads(session, rsps) -> None:
-    rsps.get(f"{NEO}/chats/recent/", json={"chats": []},
-             headers={"Set-Cookie": "edge_rollout=60; Path=/; Domain=.character.ai"})
+    rsps.get(
+        f"{NEO}/chats/recent/",
+        json={"chats": []},
+        headers={"Set-Cookie": "edge_rollout=60; Path=/; Domain=.character.ai"},
+    )
     rsps.get(f"{NEO}/chats/recent/", json={"chats": []})
     session.chats.recent()
     t = threading.Thread(target=session.chats.recent)

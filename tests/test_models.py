@@ -37,8 +37,9 @@ ALL_MODELS = [
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=12), children, max_size=5),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5)
+    ),
     max_leaves=20,
 )
 
@@ -169,39 +170,75 @@ def test_account_reads_both_nesting_levels() -> None:
     a = parse(
         Account,
         {
-            "user": {"id": 7, "username": "al", "account": {"name": "Al", "avatar_file_name": "u/a.webp"}},
+            "user": {
+                "id": 7,
+                "username": "al",
+                "account": {"name": "Al", "avatar_file_name": "u/a.webp"},
+            },
             "bio": "hello",
             "email": "a@example.com",
         },
     )
-    assert (a.account_id, a.username, a.name, a.bio, a.email) == (7, "al", "Al", "hello", "a@example.com")
+    assert (a.account_id, a.username, a.name, a.bio, a.email) == (
+        7,
+        "al",
+        "Al",
+        "hello",
+        "a@example.com",
+    )
     assert a.avatar == Avatar(file_name="u/a.webp")
-    assert a.avatar.url(80) == "https://characterai.io/i/80/static/avatars/u/a.webp?webp=true&anim=0"
+    assert (
+        a.avatar.url(80) == "https://characterai.io/i/80/static/avatars/u/a.webp?webp=true&anim=0"
+    )
 
 
 def test_chat_page_persona_voice_public_user_history() -> None:
-    chat = parse(Chat, {"chat_id": "c", "state": "STATE_ARCHIVED", "preview_turns": [TURN, {"bad": 1}],
-                        "character_avatar_uri": "x.webp"})
-    assert chat.is_archived and len(chat.preview_turns) == 1 and chat.character_avatar.file_name == "x.webp"
+    chat = parse(
+        Chat,
+        {
+            "chat_id": "c",
+            "state": "STATE_ARCHIVED",
+            "preview_turns": [TURN, {"bad": 1}],
+            "character_avatar_uri": "x.webp",
+        },
+    )
+    assert (
+        chat.is_archived
+        and len(chat.preview_turns) == 1
+        and chat.character_avatar.file_name == "x.webp"
+    )
     page = parse(TurnPage, {"turns": [TURN], "meta": {"next_token": ""}})
     assert page.next_token is None and page.turns[0].turn_id == "t1"
     p = parse(Persona, {"external_id": "p", "name": "Me", "participant__name": None})
     assert p.name == "Me"
     v = parse(Voice, {"id": "v", "creatorInfo": None, "lastUpdateTime": "garbage"})
-    assert v.creator_id is None and v.last_update_time is None and v.raw["lastUpdateTime"] == "garbage"
-    u = parse(PublicUser, {"username": "carol", "characters": [{"external_id": "c1"}, {"no_id": 1}]})
+    assert (
+        v.creator_id is None and v.last_update_time is None and v.raw["lastUpdateTime"] == "garbage"
+    )
+    u = parse(
+        PublicUser, {"username": "carol", "characters": [{"external_id": "c1"}, {"no_id": 1}]}
+    )
     assert [c.character_id for c in u.characters] == ["c1"]
-    h = parse(ChatHistory, {"external_id": "h", "msgs": [{"uuid": "m", "text": "hi", "src": {"is_human": True}}]})
+    h = parse(
+        ChatHistory,
+        {"external_id": "h", "msgs": [{"uuid": "m", "text": "hi", "src": {"is_human": True}}]},
+    )
     assert h.messages[0].author_is_human is True
 
 
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        ("2025-01-01T12:00:00.123456Z", datetime(2025, 1, 1, 12, 0, 0, 123456, tzinfo=timezone.utc)),
+        (
+            "2025-01-01T12:00:00.123456Z",
+            datetime(2025, 1, 1, 12, 0, 0, 123456, tzinfo=timezone.utc),
+        ),
         ("2025-01-01T12:00:00Z", datetime(2025, 1, 1, 12, tzinfo=timezone.utc)),
         ("2025-01-01T12:00:00.1Z", datetime(2025, 1, 1, 12, 0, 0, 100000, tzinfo=timezone.utc)),
-        ("2025-01-01T12:00:00.123456789Z", datetime(2025, 1, 1, 12, 0, 0, 123456, tzinfo=timezone.utc)),
+        (
+            "2025-01-01T12:00:00.123456789Z",
+            datetime(2025, 1, 1, 12, 0, 0, 123456, tzinfo=timezone.utc),
+        ),
         ("2025-01-01T14:00:00+02:00", datetime(2025, 1, 1, 12, tzinfo=timezone.utc)),
         ("0001-01-01T00:00:00Z", datetime(1, 1, 1, tzinfo=timezone.utc)),
         (0, datetime(1970, 1, 1, tzinfo=timezone.utc)),

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 import responses
+from support import TOKEN
 
 import caiclient
 from caiclient import errors
-
-from conftest import TOKEN
 
 
 def test_guest_and_authenticated() -> None:
@@ -107,13 +106,16 @@ def test_context_manager_closes() -> None:
 
 def test_avatar_url_uses_the_session_endpoints() -> None:
     s = caiclient.Session(endpoints=caiclient.Endpoints.for_emulator("http://127.0.0.1:1"))
-    assert s.avatar_url("a.webp", 80) == "http://127.0.0.1:1/cdn/i/80/static/avatars/a.webp?webp=true&anim=0"
+    assert (
+        s.avatar_url("a.webp", 80)
+        == "http://127.0.0.1:1/cdn/i/80/static/avatars/a.webp?webp=true&anim=0"
+    )
     with pytest.raises(errors.ValidationError):
         s.avatar_url("")
 
 
 def test_account_id_is_fetched_once(rsps: responses.RequestsMock) -> None:
-    from conftest import PLUS, account_body
+    from support import PLUS, account_body
 
     rsps.get(f"{PLUS}/chat/user/", json=account_body(user_id=42))
     s = caiclient.Session(token=TOKEN)

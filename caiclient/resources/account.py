@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, List, Optional
 
 from caiclient import _validate as v
+from caiclient import errors
 from caiclient.models import Account as AccountModel
 from caiclient.models import Character, Settings, Voice
 from caiclient.resources._base import Resource
@@ -120,6 +121,10 @@ class Account(Resource):
         and :meth:`Personas.set_for_character
         <caiclient.resources.personas.Personas.set_for_character>`.
         """
+        if not callable(change):
+            raise errors.ValidationError(
+                "change must be a function that edits the settings dict", field="change"
+            )
         current = self._call(
             "GET", self._plus("/chat/user/settings/"), what="account.update_settings()"
         )

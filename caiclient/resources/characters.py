@@ -262,6 +262,8 @@ class Characters(Resource):
         }
         probe.update({k: val for k, val in given.items() if val is not None})
         self._check_fields(probe)
+        if not isinstance(archived, bool):
+            raise errors.ValidationError("archived must be True or False", field="archived")
         cur = self.get(cid)
         fields = {
             "name": cur.name,
@@ -275,9 +277,11 @@ class Characters(Resource):
             "default_voice_id": cur.default_voice_id,
         }
         fields.update({k: val for k, val in given.items() if val is not None})
-        self._check_fields(fields)
+        # What the caller gave was checked above; what the service holds is kept
+        # as it is (it may predate today's client-side limits).
+        fields["visibility"] = str(fields["visibility"]).upper()
         body = {
-            "archived": bool(archived),
+            "archived": archived,
             "avatar_rel_path": fields["avatar_rel_path"],
             "base_img_prompt": cur.base_img_prompt,
             "categories": [],

@@ -1,0 +1,55 @@
+"""Constants and helpers shared by the tests (import with ``from support import ...``).
+
+Kept out of ``conftest.py`` so that no test imports a conftest module (there
+are several, and they would shadow each other).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, List
+
+TOKEN = "0123456789abcdef0123456789abcdef01234567"
+PLUS = "https://plus.character.ai"
+NEO = "https://neo.character.ai"
+WEB = "https://character.ai"
+CDN = "https://characterai.io"
+
+
+class Sleeps(List[float]):
+    """Records the delays a RetryPolicy asked for instead of sleeping."""
+
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+def sent_json(call: Any) -> Any:
+    """The JSON body of a recorded responses call."""
+    body = call.request.body
+    if body is None:
+        return None
+    if isinstance(body, bytes):
+        body = body.decode("utf-8")
+    return json.loads(body)
+
+
+def account_body(user_id: int = 123456789, username: str = "alice") -> dict:
+    """A ``GET /chat/user/`` answer (both nesting levels, like the service)."""
+    return {
+        "user": {
+            "user": {
+                "username": username,
+                "id": user_id,
+                "first_name": "Alice",
+                "account": {
+                    "name": "Alice",
+                    "avatar_type": "UPLOADED",
+                    "avatar_file_name": "uploaded/a.webp",
+                },
+            },
+            "name": "Alice",
+            "bio": "hi",
+            "email": "alice@example.com",
+            "is_human": True,
+        }
+    }
