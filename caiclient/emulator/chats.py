@@ -1,0 +1,99 @@
+"""Chat v2 helpers shared by the websocket flows and the neo REST routes."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from caiclient.emulator.app import Ctx
+from caiclient.emulator.util import now_ts
+
+__all__ = ["brain_character", "chat_json", "history_before", "owned_chat", "primary_text"]
+
+CHAT_INFO = {"type": "TYPE_ONE_ON_ONE"}
+
+
+def owned_chat(ctx: Ctx, chat_id: Any, user: dict) -> Optional[dict]:
+    """The chat if it exists and belongs to ``user`` (never reveals other users' chats)."""
+    if not isinstance(chat_id, str) or not chat_id:
+        return None
+    meta = ctx.state.meta("chat", chat_id)
+    if meta is None or meta[0] != str(user["id"]):
+        return None
+    return ctx.state.get("chat", chat_id)
+
+
+def chat_json(ctx: Ctx, chat: dict, preview: int = 0, recent: bool = False) -> dict:
+    """A chat as the service returns it (neo.md 4.7)."""
+    out = dict(chat)
+    if preview:
+        out["preview_turns"] = [t for _, t in ctx.state.turns_page(chat["chat_id"], limit=preview)]
+    if recent:
+        char = ctx.state.get("character", chat["character_id"]) or {}
+        out["character_name"] = char.get("name", "")
+        out["character_avatar_uri"] = char.get("avatar_file_name", "")
+        out["character_visibility"] = char.get("visibility", "PUBLIC")
+        out["character_translations"] = {}
+        out["default_voice_id"] = char.get("default_voice_id", "")
+    return out
+
+
+def primary_text(turn: dict) -> str:
+    """Text of a turn's primary candidate (first candidate as a fallback)."""
+    cands = turn.get("candidates") or []
+    for c in cands:
+        if c.get("candidate_id") == turn.get("primary_candidate_id"):
+            return c.get("raw_content", "")
+    return cands[0].get("raw_content", "") if cands else ""
+
+
+def history_before(
+    ctx: Ctx, chat_id: str, before_seq: Optional[int] = None, limit: int = 40
+) -> list:
+    """The chat's turns before ``before_seq`` as brain history, oldest first."""
+    page = ctx.state.turns_page(chat_id, before_seq=before_seq, limit=limit)
+    out = []
+    for _, t in reversed(page):
+        author = t.get("author") or {}
+        out.append(
+            {
+                "role": "user" if author.get("is_human") else "character",
+                "name": author.get("name", ""),
+                "text": primary_text(t),
+            }
+        )
+    return out
+
+
+def brain_character(char: dict) -> dict:
+    """The character fields a brain reads."""
+    return {
+        "external_id": char.get("external_id"),
+        "name": char.get("name", ""),
+        "title": char.get("title", ""),
+        "greeting": char.get("greeting", ""),
+        "description": char.get("description", ""),
+        "definition": char.get("definition", ""),
+    }
+
+
+def new_turn(chat_id: str, turn_id: str, author: dict, candidate: dict) -> dict:
+    """A turn dict with one candidate."""
+    ts = candidate.get("create_time") or now_ts()
+    return {
+        "turn_key": {"chat_id": chat_id, "turn_id": turn_id},
+        "create_time": ts,
+        "last_update_time": ts,
+        "state": "STATE_OK",
+        "author": author,
+        "candidates": [candidate],
+        "primary_candidate_id": candidate["candidate_id"],
+        "is_pinned": False,
+    }
+
+
+def greeting_text(char: dict, user: dict) -> str:
+    """The character's greeting with ``{{user}}``/``{{char}}`` filled in."""
+    text = char.get("greeting") or f"Hello, I am {char.get('name', '')}."
+    return text.replace("{{user}}", user.get("name") or user["username"]).replace(
+        "{{char}}", char["name"]
+    )

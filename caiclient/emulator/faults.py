@@ -1,0 +1,167 @@
+"""Fault injection for the emulator (thread-safe; set from tests or the CLI)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Iterable, Optional
+
+__all__ = ["Faults", "HttpFault"]
+
+_MALFORMED_KINDS = ("truncated", "invalid", "empty")
+_HTML_KINDS = ("challenge", "access_denied", "waiting_room")
+
+
+@dataclass
+class HttpFault:
+    """One pending HTTP fault decided for a request (returned by :meth:`Faults.take_http`)."""
+
+    kind: str  # "status" | "malformed" | "html"
+    status: int = 200
+    retry_after: Optional[float] = None
+    variant: str = ""
+
+
+@dataclass
+class _Rule:
+    prefix: str
+    kind: str
+    statuses: list = field(default_factory=list)
+    retry_after: Optional[float] = None
+    variant: str = ""
+    times: Optional[int] = None  # None = forever
+
+
+class Faults:
+    """Faults the emulator injects on demand.
+
+    All methods are thread-safe; faults are consumed by the server thread.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.clear()
+
+    def clear(self) -> None:
+        """Remove every pending fault and the latency."""
+        with getattr(self, "_lock", threading.Lock()):
+            self._rules: list = []
+            self._drop_after: list = []  # list of frame budgets, one per command
+            self._drop_on_receive = 0
+            self._latency = 0.0
+            self._filter: list = []
+
+    # -- websocket ------------------------------------------------------------------
+    def drop_socket_after(self, frames: int, times: int = 1) -> None:
+        """On the next ``times`` websocket commands, close the socket abruptly after
+        ``frames`` frames of the flow were sent.
+
+        The command's effects (the user's turn, the completed reply) still happen
+        and are stored; ``frames=0`` stores the user's turn but sends nothing.
+        """
+        if frames < 0 or times < 1:
+            raise ValueError("frames must be >= 0 and times >= 1")
+        with self._lock:
+            self._drop_after.extend([int(frames)] * int(times))
+
+    def drop_on_receive(self, times: int = 1) -> None:
+        """Close the socket when each of the next ``times`` commands arrives, without
+        processing it (the service never got it)."""
+        with self._lock:
+            self._drop_on_receive += int(times)
+
+    def filter_next(self, kind: str) -> None:
+        """Trigger the content filter on the next ``create_and_generate_turn``.
+
+        ``"input"``: a single ``filter_user_input_self_harm`` frame, nothing stored.
+        ``"output"``: the reply is cut short and its candidate carries
+        ``safety_truncated: true``.
+        """
+        if kind not in ("input", "output"):
+            raise ValueError("kind must be 'input' or 'output'")
+        with self._lock:
+            self._filter.append(kind)
+
+    # -- HTTP -------------------------------------------------------------------------
+    def http_errors(
+        self, path_prefix: str, statuses: Iterable[int], retry_after: Optional[float] = None
+    ) -> None:
+        """The next ``len(statuses)`` HTTP requests whose path (full emulator path, e.g.
+        ``/plus/chat/user/``) starts with ``path_prefix`` get these statuses with a
+        realistic JSON error body; a 429 carries ``Retry-After``."""
+        statuses = [int(s) for s in statuses]
+        with self._lock:
+            self._rules.append(
+                _Rule(
+                    path_prefix,
+                    "status",
+                    statuses=statuses,
+                    retry_after=retry_after,
+                    times=len(statuses),
+                )
+            )
+
+    def malformed(self, path_prefix: str, kind: str = "truncated", times: int = 1) -> None:
+        """The next ``times`` matching responses get a broken body:
+        ``"truncated"`` JSON, ``"invalid"`` (not JSON) or ``"empty"``, with status 200."""
+        if kind not in _MALFORMED_KINDS:
+            raise ValueError(f"kind must be one of {_MALFORMED_KINDS}")
+        with self._lock:
+            self._rules.append(_Rule(path_prefix, "malformed", variant=kind, times=int(times)))
+
+    def html_block(
+        self, path_prefix: str, times: Optional[int] = None, kind: str = "challenge"
+    ) -> None:
+        """Matching requests get a Cloudflare-like HTML page (403 for ``"challenge"`` and
+        ``"access_denied"``, 503 for ``"waiting_room"``); ``times=None`` means until cleared."""
+        if kind not in _HTML_KINDS:
+            raise ValueError(f"kind must be one of {_HTML_KINDS}")
+        with self._lock:
+            self._rules.append(_Rule(path_prefix, "html", variant=kind, times=times))
+
+    def latency(self, seconds: float) -> None:
+        """Delay added before every HTTP response and every websocket frame."""
+        with self._lock:
+            self._latency = max(0.0, float(seconds))
+
+    # -- consumed by the server ----------------------------------------------------------
+    @property
+    def latency_seconds(self) -> float:
+        """The current latency."""
+        return self._latency
+
+    def take_http(self, path: str) -> Optional[HttpFault]:
+        """Consume the first rule matching ``path`` (server side)."""
+        with self._lock:
+            for rule in self._rules:
+                if not path.startswith(rule.prefix):
+                    continue
+                if rule.times is not None:
+                    rule.times -= 1
+                if rule.kind == "status":
+                    status = rule.statuses.pop(0)
+                    fault = HttpFault("status", status=status, retry_after=rule.retry_after)
+                else:
+                    fault = HttpFault(rule.kind, variant=rule.variant)
+                if rule.times is not None and rule.times <= 0:
+                    self._rules.remove(rule)
+                return fault
+        return None
+
+    def take_drop_on_receive(self) -> bool:
+        """True if the command just received must be dropped (server side)."""
+        with self._lock:
+            if self._drop_on_receive > 0:
+                self._drop_on_receive -= 1
+                return True
+            return False
+
+    def take_drop_after(self) -> Optional[int]:
+        """Frame budget for the command just received, or ``None`` (server side)."""
+        with self._lock:
+            return self._drop_after.pop(0) if self._drop_after else None
+
+    def take_filter(self) -> Optional[str]:
+        """Pending content-filter kind for the next generation, or ``None`` (server side)."""
+        with self._lock:
+            return self._filter.pop(0) if self._filter else None
