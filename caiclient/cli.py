@@ -33,7 +33,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     try:
         from caiclient import emulator
     except ImportError:  # pragma: no cover - depends on the install
-        print("the demo needs the emulator extra: pip install 'caiclient[emulator]'", file=sys.stderr)
+        print(
+            "the demo needs the emulator extra: pip install 'caiclient[emulator]'", file=sys.stderr
+        )
         return 2
     delay = 0.0 if args.fast else 0.04
     with emulator.serve(delay=delay) as emu:
@@ -42,7 +44,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
             me = session.account.me()
             character = session.characters.get(emu.character_ids[0])
             print(f"caiclient {caiclient.__version__} demo: the bundled emulator at {emu.url}")
-            print(f"Signed in as {me.username}; chatting with {character.name} ({character.title}).")
+            print(
+                f"Signed in as {me.username}; chatting with {character.name} ({character.title})."
+            )
             print()
             chat, greeting = session.chats.create(character.character_id)
             if greeting is not None:
@@ -53,7 +57,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                     _print_stream(reply, character.name)
             turns = sum(1 for _ in session.chats.turns(chat.chat_id))
             print()
-            print(f"The chat now holds {turns} turns. Next: `caiclient chat --emulator {emu.character_ids[0]}`")
+            print(f"The chat now holds {turns} turns.")
     return 0
 
 
@@ -74,8 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     demo = sub.add_parser("demo", help="a streamed conversation on the bundled emulator")
     demo.add_argument("--fast", action="store_true", help="no pause between streamed frames")
-    sub.add_parser("emulator", help="run the local emulator (see `caiclient emulator --help`)",
-                   add_help=False)
+    sub.add_parser(
+        "emulator", help="run the local emulator (see `caiclient emulator --help`)", add_help=False
+    )
     return p
 
 

@@ -243,7 +243,8 @@ def _fault_response(request: web.Request, fault: HttpFault, ray: str) -> web.Str
 
 
 def _malform(resp: web.Response, kind: str) -> web.Response:
-    body = resp.body if isinstance(resp.body, (bytes, bytearray)) else b"{}"
+    body = bytes(resp.body) if isinstance(resp.body, (bytes, bytearray)) else b"{}"
+    new: bytes
     if kind == "empty":
         new = b""
     elif kind == "invalid":

@@ -250,7 +250,8 @@ async def turns_remove(request: web.Request) -> web.Response:
 
 
 def _turn_key(body: dict, user: dict, request: web.Request) -> tuple:
-    tk = body.get("turn_key") if isinstance(body.get("turn_key"), dict) else {}
+    raw_tk = body.get("turn_key")
+    tk: dict = raw_tk if isinstance(raw_tk, dict) else {}
     chat = owned_chat(ctx_of(request), tk.get("chat_id"), user)
     if chat is None:
         raise neo_err(404, "chat not found")
@@ -276,7 +277,8 @@ async def annotation_create(request: web.Request) -> web.Response:
     user = require_user(request)
     body = need_dict(await read_json(request), request)
     chat, turn = _turn_key(body, user, request)
-    ann = body.get("annotation") if isinstance(body.get("annotation"), dict) else {}
+    raw_ann = body.get("annotation")
+    ann: dict = raw_ann if isinstance(raw_ann, dict) else {}
     if not ann.get("annotation_type"):
         raise neo_err(400, "annotation_type is required")
     doc = {
