@@ -39,6 +39,10 @@ class Conversation:
                 self._chat_id = chat.chat_id
             return self._chat_id
 
+    def start(self) -> str:
+        """Make sure the chat exists (creating it if needed); returns its id."""
+        return self.chat_id
+
     def send(self, text: str) -> Turn:
         """Send a message; returns the complete reply."""
         reply = self.session.chats.send(self.character_id, self.chat_id, text)

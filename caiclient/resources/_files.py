@@ -8,7 +8,8 @@ from typing import IO, Optional, Tuple, Union
 
 from caiclient.errors import ValidationError
 
-Source = Union[bytes, bytearray, str, "os.PathLike[str]", IO[bytes]]
+Source = Union[bytes, bytearray, str, os.PathLike, IO[bytes]]
+"""What an upload accepts: bytes, a path (str or path-like) or a binary file object."""
 
 MAX_UPLOAD = 50 * 1024 * 1024
 

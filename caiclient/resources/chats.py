@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 from caiclient import _validate as v
 from caiclient import errors
+from caiclient.conversation import Conversation
 from caiclient.models import Annotation, Chat, ChatHistory, Migration, Turn, TurnPage, parse
 from caiclient.resources import _replies
 from caiclient.resources._base import Resource
 from caiclient.resources._replies import ReplyStream
-
-if TYPE_CHECKING:  # pragma: no cover
-    from caiclient.conversation import Conversation
 
 __all__ = ["Chats"]
 
@@ -371,8 +369,6 @@ class Chats(Resource):
 
         Without ``chat_id`` a new chat is created on the first message.
         """
-        from caiclient.conversation import Conversation
-
         v.identifier(character_id, "character_id")
         if chat_id is not None:
             v.identifier(chat_id, "chat_id")

@@ -1,0 +1,567 @@
+"""``caiclient.aio``: the same library for asyncio code.
+
+:class:`Client` takes the same arguments as :class:`caiclient.Session` and
+has the same resources with the same method names; every method is
+awaitable, and the streaming methods (``chats.stream``,
+``chats.stream_regenerate``, ``chats.turns``) return async iterators that
+are also async context managers::
+
+    async with caiclient.aio.Client(token="...") as c:
+        chat, greeting = await c.chats.create(character_id)
+        async with c.chats.stream(character_id, chat.chat_id, "Hi!") as reply:
+            async for turn in reply:
+                print(turn.text)
+
+There is no second implementation: each call runs the blocking method of
+the underlying :class:`~caiclient.Session` in a thread pool owned by the
+client, with the caller's context variables. A method added to a resource
+appears here by itself. Type information comes from stubs generated from
+the sync resources (``caiclient/_aio_types.pyi``; a test fails when they are
+stale).
+
+Cancelling a task (or leaving ``async with``/``async for`` early) releases
+the underlying stream promptly: a pending reply is abandoned at once, and
+nothing is left running in the pool past one receive timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextvars
+import functools
+import inspect
+import threading
+import typing
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    Generic,
+    Iterator,
+    Mapping,
+    Optional,
+    Type,
+    TypeVar,
+    Union,
+)
+
+from caiclient import errors
+from caiclient.endpoints import Endpoints
+from caiclient.models import Avatar
+from caiclient.resources._replies import ReplyStream
+from caiclient.session import Session
+from caiclient.transport.http import DEFAULT_TIMEOUT, RetryPolicy, Timeout
+
+if TYPE_CHECKING:  # pragma: no cover
+    from types import TracebackType
+
+    from caiclient._aio_types import (
+        AsyncAccount,
+        AsyncCharacters,
+        AsyncChats,
+        AsyncMedia,
+        AsyncPersonas,
+        AsyncUsers,
+        AsyncVoices,
+    )
+    from caiclient.models import Turn
+    from caiclient.transport.ws import Connect
+
+__all__ = ["AsyncIteratorStream", "AsyncReplyStream", "AsyncResource", "Client"]
+
+T = TypeVar("T")
+C = TypeVar("C", bound="Client")
+
+_SENTINEL: Any = object()
+DEFAULT_MAX_WORKERS = 64
+
+RESOURCE_NAMES = ("account", "personas", "users", "characters", "chats", "voices", "media")
+
+
+class _Runner:
+    """Runs blocking callables in the client's pool, with the caller's context."""
+
+    def __init__(self, max_workers: int) -> None:
+        self.pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=max_workers, thread_name_prefix="caiclient-aio"
+        )
+
+    def submit(
+        self, fn: Callable[..., T], *args: Any, **kwargs: Any
+    ) -> concurrent.futures.Future[T]:
+        ctx = contextvars.copy_context()
+        return self.pool.submit(ctx.run, functools.partial(fn, *args, **kwargs))
+
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return await asyncio.wrap_future(self.submit(fn, *args, **kwargs))
+
+
+# ---------------------------------------------------------------- streams
+
+
+class AsyncIteratorStream(Generic[T]):
+    """An async iterator over a blocking iterator, pulled in the client's pool.
+
+    Also an async context manager; :meth:`aclose` (or leaving ``async
+    with``, or cancelling the task) closes the underlying iterator once
+    no ``next()`` is running any more, so it never raises "generator
+    already executing" and never hangs at exhaustion.
+    """
+
+    def __init__(self, runner: _Runner, start: Callable[[], Iterator[T]]) -> None:
+        self._runner = runner
+        self._start = start
+        self._it: Optional[Iterator[T]] = None
+        self._pending: Optional[concurrent.futures.Future[Any]] = None
+        self._closed = False
+        self._cleanup: Optional[asyncio.Task[None]] = None
+
+    async def _iterator(self) -> Iterator[T]:
+        if self._it is None:
+            self._it = await self._runner.run(self._start)
+        return self._it
+
+    def __aiter__(self) -> AsyncIteratorStream[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        if self._closed:
+            raise StopAsyncIteration
+        it = await self._iterator()
+        fut = self._runner.submit(next, it, _SENTINEL)
+        self._pending = fut
+        try:
+            item = await asyncio.wrap_future(fut)
+        except asyncio.CancelledError:
+            self._abandon()
+            raise
+        except BaseException:
+            self._pending = None
+            await self.aclose()
+            raise
+        self._pending = None
+        if item is _SENTINEL:
+            await self.aclose()
+            raise StopAsyncIteration
+        return item
+
+    def _wake(self) -> None:
+        """Make a running ``next()`` return soon (overridden for reply streams)."""
+
+    def _abandon(self) -> None:
+        """Cancelled mid-``next()``: close in the background once the worker is free."""
+        self._closed = True
+        self._wake()
+        pending, self._pending = self._pending, None
+        self._cleanup = asyncio.ensure_future(self._close_after(pending))
+
+    async def _close_after(self, pending: Optional[concurrent.futures.Future[Any]]) -> None:
+        if pending is not None:
+            await asyncio.wait([asyncio.wrap_future(pending)])
+        it = self._it
+        close = getattr(it, "close", None)
+        if close is not None:
+            await self._runner.run(close)
+
+    async def aclose(self) -> None:
+        """Close the stream (idempotent); waits for a running ``next()`` to return first."""
+        if self._cleanup is not None:
+            await self._cleanup
+            return
+        self._closed = True
+        self._wake()
+        pending, self._pending = self._pending, None
+        self._cleanup = asyncio.ensure_future(self._close_after(pending))
+        await self._cleanup
+
+    async def __aenter__(self) -> AsyncIteratorStream[T]:
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.aclose()
+
+
+class AsyncReplyStream(AsyncIteratorStream["Turn"]):
+    """A character's reply as it is written, for asyncio: ``async for turn in reply``.
+
+    The async twin of :class:`~caiclient.resources._replies.ReplyStream`:
+    snapshots of the whole text so far, :meth:`final` for the complete reply,
+    :meth:`text_deltas` for the new text of each snapshot.
+    """
+
+    _it: Optional[ReplyStream]
+
+    def _wake(self) -> None:
+        it = self._it
+        if it is not None:
+            it.close()  # thread-safe: wakes a worker blocked on the socket at once
+
+    @property
+    def turn(self) -> Optional[Turn]:
+        """The latest snapshot received (``None`` before the first)."""
+        return self._it.turn if self._it is not None else None
+
+    @property
+    def user_turn_id(self) -> Optional[str]:
+        """The id of the user's message (``None`` before it was sent)."""
+        return self._it.user_turn_id if self._it is not None else None
+
+    @property
+    def done(self) -> bool:
+        """True once the complete reply was received."""
+        return self._it is not None and self._it.done
+
+    async def start(self) -> AsyncReplyStream:
+        """Send the message now (iteration does it on first use otherwise)."""
+        await self._iterator()
+        return self
+
+    async def final(self) -> Turn:
+        """Wait for the complete reply and return it."""
+        last: Optional[Turn] = None
+        async for last in self:  # noqa: B007 - we want the last one
+            pass
+        it = self._it
+        if it is None or not it.done or it.turn is None:
+            raise errors.GenerationError("the reply ended before it was complete")
+        return it.turn if last is None else last
+
+    def text_deltas(self) -> _Deltas:
+        """The reply as new pieces of text, for printing as it arrives."""
+        return _Deltas(self)
+
+    async def __aenter__(self) -> AsyncReplyStream:
+        await self._iterator()
+        return self
+
+
+class _Deltas:
+    """Async iterator of the text each snapshot of a reply adds."""
+
+    def __init__(self, stream: AsyncReplyStream) -> None:
+        self._stream = stream
+        self._seen = ""
+
+    def __aiter__(self) -> _Deltas:
+        return self
+
+    async def __anext__(self) -> str:
+        turn = await self._stream.__anext__()
+        text = turn.text
+        piece = text[len(self._seen) :] if text.startswith(self._seen) else text
+        self._seen = text
+        return piece
+
+
+# ---------------------------------------------------------------- resources
+
+
+def is_handle(tp: Any) -> bool:
+    """True for classes whose instances get an async face too (e.g. Conversation).
+
+    A *handle* is a class of this library that holds a Session and has
+    blocking methods: not a model, not a stream.
+    """
+    return (
+        isinstance(tp, type)
+        and tp.__module__.startswith("caiclient.")
+        and "session" in inspect.signature(tp).parameters
+        and not issubclass(tp, ReplyStream)
+    )
+
+
+def return_kind(method: Callable[..., Any]) -> Optional[str]:
+    """What a sync method returns, for the async face.
+
+    ``"reply"`` (a ReplyStream), ``"iterator"``, ``"handle"`` (see
+    :func:`is_handle`) or ``None`` (a plain value).
+    """
+    try:
+        hints = typing.get_type_hints(method)
+    except Exception:  # pragma: no cover - unresolvable annotations
+        return None
+    ret = hints.get("return")
+    if isinstance(ret, type) and issubclass(ret, ReplyStream):
+        return "reply"
+    origin = typing.get_origin(ret)
+    if origin is not None and isinstance(origin, type) and issubclass(origin, Iterator):
+        return "iterator"
+    if is_handle(ret):
+        return "handle"
+    return None
+
+
+class AsyncResource:
+    """The async face of one sync resource (or handle): same method names, each awaitable.
+
+    Built generically: every public method of the sync resource is exposed,
+    calls run in the client's pool, iterator-returning methods give async
+    streams. Nothing here knows any endpoint.
+    """
+
+    def __init__(self, runner: _Runner, resource: Any) -> None:
+        self._runner = runner
+        self._resource = resource
+        self._cache: Dict[str, Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        cached = self._cache.get(name)
+        if cached is not None:
+            return cached
+        attr = getattr(self._resource, name)
+        if not callable(attr):
+            return attr
+        kind = return_kind(attr)
+        wrapped: Callable[..., Any]
+        if kind == "reply":
+
+            @functools.wraps(attr)
+            def reply_stream(*args: Any, **kwargs: Any) -> AsyncReplyStream:
+                return AsyncReplyStream(self._runner, functools.partial(attr, *args, **kwargs))
+
+            wrapped = reply_stream
+        elif kind == "iterator":
+
+            @functools.wraps(attr)
+            def iterator_stream(*args: Any, **kwargs: Any) -> AsyncIteratorStream[Any]:
+                return AsyncIteratorStream(self._runner, functools.partial(attr, *args, **kwargs))
+
+            wrapped = iterator_stream
+        elif kind == "handle":
+
+            @functools.wraps(attr)
+            async def handle(*args: Any, **kwargs: Any) -> AsyncResource:
+                return AsyncResource(self._runner, await self._runner.run(attr, *args, **kwargs))
+
+            wrapped = handle
+        else:
+
+            @functools.wraps(attr)
+            async def call(*args: Any, **kwargs: Any) -> Any:
+                return await self._runner.run(attr, *args, **kwargs)
+
+            wrapped = call
+        self._cache[name] = wrapped
+        return wrapped
+
+    def __dir__(self) -> Any:
+        return sorted(set(super().__dir__()) | set(public_methods(type(self._resource))))
+
+    def __repr__(self) -> str:
+        return f"<async {self._resource!r}>"
+
+
+def public_methods(cls: type) -> Dict[str, Callable[..., Any]]:
+    """The public methods of a resource class (what the async face exposes)."""
+    return {
+        name: member
+        for name, member in inspect.getmembers(cls, inspect.isfunction)
+        if not name.startswith("_")
+    }
+
+
+# ---------------------------------------------------------------- the client
+
+
+class Client:
+    """The asyncio face of :class:`caiclient.Session`.
+
+    Takes the same arguments as :class:`~caiclient.Session`, plus
+    ``max_workers`` (the size of the client's thread pool: the number of
+    calls that can wait on the service at the same time; default 64).
+    Use ``async with`` or call :meth:`aclose`.
+    """
+
+    def __init__(
+        self,
+        token: Optional[str] = None,
+        *,
+        web_next_auth: Optional[str] = None,
+        endpoints: Optional[Endpoints] = None,
+        http: Any = None,
+        timeout: Timeout = DEFAULT_TIMEOUT,
+        max_retries: int = 2,
+        retry: Optional[RetryPolicy] = None,
+        headers: Optional[Mapping[str, str]] = None,
+        reply_timeout: float = 180.0,
+        ws_connect: Optional[Connect] = None,
+        max_workers: int = DEFAULT_MAX_WORKERS,
+    ) -> None:
+        if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
+            raise errors.ValidationError(
+                "max_workers must be a positive integer", field="max_workers"
+            )
+        self.session = Session(
+            token,
+            web_next_auth=web_next_auth,
+            endpoints=endpoints,
+            http=http,
+            timeout=timeout,
+            max_retries=max_retries,
+            retry=retry,
+            headers=headers,
+            reply_timeout=reply_timeout,
+            ws_connect=ws_connect,
+        )
+        self._runner = _Runner(max_workers)
+        self._resources: Dict[str, AsyncResource] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+
+    @classmethod
+    def from_env(cls: Type[C], **kwargs: Any) -> C:
+        """A Client configured from the environment (see :meth:`caiclient.Session.from_env`)."""
+        client = cls.__new__(cls)
+        max_workers = kwargs.pop("max_workers", DEFAULT_MAX_WORKERS)
+        session = Session.from_env(**kwargs)
+        client._adopt(session, max_workers)
+        return client
+
+    @classmethod
+    def wrap(cls: Type[C], session: Session, *, max_workers: int = DEFAULT_MAX_WORKERS) -> C:
+        """An async face over an existing Session (closing the client closes it)."""
+        client = cls.__new__(cls)
+        client._adopt(session, max_workers)
+        return client
+
+    def _adopt(self, session: Session, max_workers: int) -> None:
+        self.session = session
+        self._runner = _Runner(max_workers)
+        self._resources = {}
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def _resource(self, name: str) -> Any:
+        with self._lock:
+            res = self._resources.get(name)
+            if res is None:
+                res = AsyncResource(self._runner, getattr(self.session, name))
+                self._resources[name] = res
+            return res
+
+    # The resources (typed by the generated stubs).
+
+    @property
+    def account(self) -> AsyncAccount:
+        """Async :attr:`caiclient.Session.account`."""
+        return self._resource("account")
+
+    @property
+    def personas(self) -> AsyncPersonas:
+        """Async :attr:`caiclient.Session.personas`."""
+        return self._resource("personas")
+
+    @property
+    def users(self) -> AsyncUsers:
+        """Async :attr:`caiclient.Session.users`."""
+        return self._resource("users")
+
+    @property
+    def characters(self) -> AsyncCharacters:
+        """Async :attr:`caiclient.Session.characters`."""
+        return self._resource("characters")
+
+    @property
+    def chats(self) -> AsyncChats:
+        """Async :attr:`caiclient.Session.chats`."""
+        return self._resource("chats")
+
+    @property
+    def voices(self) -> AsyncVoices:
+        """Async :attr:`caiclient.Session.voices`."""
+        return self._resource("voices")
+
+    @property
+    def media(self) -> AsyncMedia:
+        """Async :attr:`caiclient.Session.media`."""
+        return self._resource("media")
+
+    # Session-level members.
+
+    @property
+    def is_guest(self) -> bool:
+        """True when the client has no token."""
+        return self.session.is_guest
+
+    @property
+    def is_authenticated(self) -> bool:
+        """True when the client has a token."""
+        return self.session.is_authenticated
+
+    @property
+    def endpoints(self) -> Endpoints:
+        """Where the service lives."""
+        return self.session.endpoints
+
+    async def account_id(self) -> str:
+        """The account's numeric id as a string (fetched once)."""
+        return await self._runner.run(lambda: self.session.account_id)
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Optional[Mapping[str, Any]] = None,
+        json: Any = None,
+        headers: Optional[Mapping[str, str]] = None,
+        idempotent: Optional[bool] = None,
+    ) -> Any:
+        """Async :meth:`caiclient.Session.request` (the escape hatch)."""
+        return await self._runner.run(
+            self.session.request,
+            method,
+            url,
+            params=params,
+            json=json,
+            headers=headers,
+            idempotent=idempotent,
+        )
+
+    async def ping(self) -> bool:
+        """True if the service answers."""
+        return await self._runner.run(self.session.ping)
+
+    def avatar_url(
+        self, avatar: Union[Avatar, str], size: int = 400, animated: bool = False
+    ) -> str:
+        """The CDN URL of an avatar (no I/O)."""
+        return self.session.avatar_url(avatar, size=size, animated=animated)
+
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run any blocking callable in the client's pool (e.g. a Session method)."""
+        return await self._runner.run(fn, *args, **kwargs)
+
+    # Lifecycle.
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`aclose` has been called."""
+        return self._closed
+
+    async def aclose(self) -> None:
+        """Close the session and the thread pool. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self.session.close)
+        await loop.run_in_executor(None, functools.partial(self._runner.pool.shutdown, wait=True))
+
+    async def __aenter__(self: C) -> C:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"<caiclient.aio.Client over {self.session!r}>"
