@@ -2,10 +2,11 @@
 # The async resources of caiclient.aio.Client: the same methods, awaitable;
 # methods returning iterators return async streams.
 
-import caiclient.aio
-import caiclient.models
 import os
 import typing
+
+import caiclient.aio
+import caiclient.models
 
 
 class AsyncAccount:

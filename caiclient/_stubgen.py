@@ -128,7 +128,9 @@ def render() -> str:
         for name, fn in sorted(public_methods(cls).items()):
             body.extend(_render_method(name, fn, imports, handles))
     probe.close()
-    head = [HEADER] + [f"import {m}" for m in sorted(imports)] + [""]
+    stdlib = sorted(m for m in imports if not m.startswith("caiclient"))
+    ours = sorted(m for m in imports if m.startswith("caiclient"))
+    head = [HEADER] + [f"import {m}" for m in stdlib] + [""] + [f"import {m}" for m in ours] + [""]
     return "\n".join(head + body) + "\n"
 
 
