@@ -8,7 +8,6 @@ import typing
 import caiclient.aio
 import caiclient.models
 
-
 class AsyncAccount:
     """Async face of :class:`caiclient.resources.account.Account`."""
     async def characters(self) -> typing.List[caiclient.models.Character]:
@@ -99,7 +98,7 @@ class AsyncChats:
         """Copy a chat up to (and including) one turn; returns the new chat's id."""
     async def create(self, character_id: str, greeting: bool = ..., *, model_type: typing.Optional[str] = ...) -> typing.Tuple[caiclient.models.Chat, typing.Optional[caiclient.models.Turn]]:
         """Start a new chat with a character; returns the chat and its greeting."""
-    async def delete_turns(self, chat_id: str, turn_ids: typing.Union[typing.List[str], tuple[str, ...]]) -> None:
+    async def delete_turns(self, chat_id: str, turn_ids: typing.Sequence[str]) -> None:
         """Delete messages (turns) from a chat."""
     async def edit(self, chat_id: str, turn_id: str, candidate_id: str, text: str) -> caiclient.models.Turn:
         """Replace the text of a candidate (yours or the character's); returns the turn."""

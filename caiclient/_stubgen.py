@@ -122,7 +122,8 @@ def render() -> str:
         if cls in done:
             continue
         done.add(cls)
-        body.append("")
+        if body:
+            body.append("")
         body.append(f"class Async{cls.__name__}:")
         body.append(f'    """Async face of :class:`{cls.__module__}.{cls.__qualname__}`."""')
         for name, fn in sorted(public_methods(cls).items()):

@@ -179,7 +179,7 @@ class Chats(Resource):
             raise errors.ParseError("the copy answer has no new_chat_id", body=body)
         return new_id
 
-    def delete_turns(self, chat_id: str, turn_ids: Union[List[str], tuple[str, ...]]) -> None:
+    def delete_turns(self, chat_id: str, turn_ids: Sequence[str]) -> None:
         """Delete messages (turns) from a chat."""
         seg = v.segment(chat_id, "chat_id")
         ids = v.id_list(turn_ids, "turn_ids")
