@@ -7,6 +7,8 @@ Fixtures:
   after it. Attributes: ``url``, ``token``, ``other_token``,
   ``character_ids``, ``faults``, ``state``, ``log``.
 * ``cai_emulator_url`` -- its base URL (``http://127.0.0.1:PORT``).
+* ``cai_session`` -- a :class:`caiclient.Session` signed in to it.
+* ``cai_client`` -- a :class:`caiclient.aio.Client` signed in to it.
 
 aiohttp (the ``emulator`` extra) is imported only when a fixture is used, so
 loading this plugin costs nothing for projects that do not use it.
@@ -19,9 +21,11 @@ from typing import TYPE_CHECKING, Iterator
 import pytest
 
 if TYPE_CHECKING:  # pragma: no cover
+    from caiclient.aio import Client
     from caiclient.emulator import Emulator
+    from caiclient.session import Session
 
-__all__ = ["cai_emulator", "cai_emulator_url"]
+__all__ = ["cai_client", "cai_emulator", "cai_emulator_url", "cai_session"]
 
 
 @pytest.fixture
@@ -42,6 +46,38 @@ def cai_emulator_url(cai_emulator: Emulator) -> str:
 
 
 # --- client fixtures --------------------------------------------------------------------------
-# The lead adds ``cai_session`` (a caiclient.Session bound to cai_emulator with
-# Endpoints.for_emulator(cai_emulator.url) and cai_emulator.token) and
-# ``cai_client`` here.
+
+
+@pytest.fixture
+def cai_session(cai_emulator: Emulator) -> Iterator[Session]:
+    """A :class:`caiclient.Session` signed in to ``cai_emulator`` as its seeded user.
+
+    Short timeouts (5 s) so a test that goes wrong fails fast; closed after the test.
+    """
+    from caiclient import Endpoints, Session
+
+    session = Session(
+        cai_emulator.token, endpoints=Endpoints.for_emulator(cai_emulator.url), timeout=(5, 5)
+    )
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def cai_client(cai_emulator: Emulator) -> Iterator[Client]:
+    """A :class:`caiclient.aio.Client` signed in to ``cai_emulator``.
+
+    Use it inside your own event loop (``asyncio.run`` or pytest-asyncio);
+    it is closed after the test.
+    """
+    import asyncio
+
+    from caiclient import Endpoints
+    from caiclient.aio import Client
+
+    client = Client(
+        cai_emulator.token, endpoints=Endpoints.for_emulator(cai_emulator.url), timeout=(5, 5)
+    )
+    yield client
+    if not client.closed:
+        asyncio.run(client.aclose())
