@@ -69,7 +69,7 @@ def _first_sentence(text: str) -> str:
 class CharacterBrain:
     """Deterministic, in-character replies built from the character and the user's text.
 
-    Example: ``*Ada tilts her head.* You said "hi"? That is a fine thing to bring
+    Example: ``*Ada tilts their head.* You say: "hi" That is a fine thing to bring
     up. I am a warm, precise mathematician ... Tell me more, ...``. The same
     inputs always give the same text; ``variant`` changes it (regenerations).
     """
@@ -90,7 +90,8 @@ class CharacterBrain:
                 f"As you know, I am {about.rstrip('.')}." if not about.startswith("I ") else about
             )
         said = user_text.strip() or "nothing at all"
-        parts = [f"*{name} {gesture}.*", f'You said "{said}"?', opener]
+        verb = "ask" if said.endswith("?") else "say"
+        parts = [f"*{name} {gesture}.*", f'You {verb}: "{said}"', opener]
         if about:
             parts.append(about)
         if variant:
