@@ -257,3 +257,14 @@ def test_parse_timestamp(value: Any, expected: Any) -> None:
 def test_parse_timestamp_never_raises(text: str) -> None:
     result = parse_timestamp(text)
     assert result is None or result.tzinfo is not None
+
+
+def test_repr_is_short_and_readable() -> None:
+    long_text = "x" * 500
+    c = parse(Character, {"external_id": "c1", "participant__name": "Ada", "definition": long_text})
+    text = repr(c)
+    assert text.startswith("Character(character_id='c1', name='Ada'")
+    assert "copyable" not in text  # default values are left out
+    assert len(text) < 160 and "..." in text
+    t = parse(Turn, TURN)
+    assert "create_time=2025-01-01T12:00:01Z" in repr(t)

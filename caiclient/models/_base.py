@@ -66,8 +66,11 @@ def wire(*keys: str, default: Any = _NOTHING, factory: Optional[Callable[[], Any
     frozen_default=True, kw_only_default=True, field_specifiers=(attrs.field, wire)
 )
 def model(cls: Type[T]) -> Type[T]:
-    """Class decorator of every model: a frozen, slotted, keyword-only attrs class."""
-    return attrs.frozen(kw_only=True)(cls)
+    """Class decorator of every model: a frozen, slotted, keyword-only attrs class.
+
+    The repr is :meth:`Model.__repr__` (short), not attrs' (every field).
+    """
+    return attrs.frozen(kw_only=True, repr=False)(cls)
 
 
 def _raw_field() -> Any:
@@ -87,10 +90,38 @@ class Model:
 
     raw: Mapping[str, Any] = _raw_field()
 
+    def __repr__(self) -> str:
+        """Only the fields that differ from their defaults; long text is shortened."""
+        parts = []
+        for f in attrs.fields(type(self)):  # type: ignore[arg-type]
+            if f.name == "raw":
+                continue
+            value = getattr(self, f.name)
+            default: Any = f.default
+            if default is not _NOTHING:
+                if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+                    default = default.factory()
+                if value == default:
+                    continue
+            parts.append(f"{f.name}={_short_repr(value)}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
     @classmethod
     def from_dict(cls: Type[M], data: Any) -> M:
         """Parse a JSON object (a dict) into this model; see :func:`parse`."""
         return parse(cls, data)
+
+
+def _short_repr(value: Any, limit: int = 60) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="seconds").replace("+00:00", "Z")
+    if isinstance(value, str) and len(value) > limit:
+        return repr(value[: limit - 3] + "...")
+    if isinstance(value, list) and len(value) > 3:
+        return f"[{', '.join(_short_repr(v) for v in value[:3])}, ... ({len(value)} items)]"
+    if isinstance(value, list):
+        return f"[{', '.join(_short_repr(v) for v in value)}]"
+    return repr(value)
 
 
 # ---------------------------------------------------------------- timestamps
