@@ -73,6 +73,8 @@ class AsyncCharacters:
         """Your vote on a character: ``True`` (like), ``False`` (dislike) or ``None``."""
     async def recommended(self) -> typing.List[caiclient.models.Character]:
         """Characters recommended for you."""
+    async def report(self, character_id: str, reason: str, comments: str = ...) -> str:
+        """Report a character to the service's moderators; returns the report's id."""
     async def search(self, query: str) -> typing.List[caiclient.models.Character]:
         """Search characters by name (works for guests)."""
     async def search_creators(self, query: str) -> typing.List[caiclient.models.Creator]:
@@ -104,6 +106,8 @@ class AsyncChats:
         """Replace the text of a candidate (yours or the character's); returns the turn."""
     async def get(self, chat_id: str) -> caiclient.models.Chat:
         """One chat by id."""
+    async def hide_recent(self, character_id: str) -> None:
+        """Remove a character from your recent chats (the chats themselves stay)."""
     async def histories(self, character_id: str, amount: int = ...) -> typing.List[caiclient.models.ChatHistory]:
         """Your legacy (chat v1) conversations with a character, with preview messages."""
     async def latest(self, character_id: str) -> typing.Optional[caiclient.models.Chat]:

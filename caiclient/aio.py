@@ -52,7 +52,7 @@ from caiclient.endpoints import Endpoints
 from caiclient.models import Avatar
 from caiclient.resources._replies import ReplyStream
 from caiclient.session import Session
-from caiclient.transport.http import DEFAULT_TIMEOUT, RetryPolicy, Timeout
+from caiclient.transport.http import DEFAULT_TIMEOUT, Credentials, RetryPolicy, Timeout
 
 if TYPE_CHECKING:  # pragma: no cover
     from types import TracebackType
@@ -496,6 +496,15 @@ class Client:
     def endpoints(self) -> Endpoints:
         """Where the service lives."""
         return self.session.endpoints
+
+    @property
+    def credentials(self) -> Credentials:
+        """The client's secrets (immutable; the repr hides them)."""
+        return self.session.credentials
+
+    def url(self, url: str) -> str:
+        """Resolve ``"neo:/path"``-style URLs (no I/O); see :meth:`caiclient.Session.url`."""
+        return self.session.url(url)
 
     async def account_id(self) -> str:
         """The account's numeric id as a string (fetched once)."""

@@ -380,3 +380,20 @@ def test_wrap_and_from_env(monkeypatch: pytest.MonkeyPatch, cai_emulator: Any) -
         assert s.closed
 
     asyncio.run(main())
+
+
+def test_client_mirrors_the_session_members() -> None:
+    # Members of Session that the Client reaches differently, on purpose:
+    elsewhere = {
+        "close": "aclose",  # async close
+        "ws": "session.ws",  # transports stay on the sync session
+        "http": "session.http",
+        "require_account": "session.require_account",
+        "timeout": "session.timeout",
+        "reply_timeout": "session.reply_timeout",
+        "from_env": "from_env",
+    }
+    for name in dir(caiclient.Session):
+        if name.startswith("_") or name in elsewhere:
+            continue
+        assert hasattr(Client, name), name

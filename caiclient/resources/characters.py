@@ -301,6 +301,32 @@ class Characters(Resource):
         resp = self._call("POST", self._plus("/chat/character/update/"), json=body, check="status")
         return self._one(Character, resp, "character")
 
+    def report(self, character_id: str, reason: str, comments: str = "") -> str:
+        """Report a character to the service's moderators; returns the report's id.
+
+        ``reason`` is the service's category code for the problem (for example
+        ``"SPAM"``); ``comments`` (at most 1000 characters) explains it.
+        """
+        cid = v.identifier(character_id, "character_id")
+        category = v.identifier(reason, "reason")
+        v.text(comments, "comments", max_len=1000)
+        body = self._call(
+            "POST",
+            self._neo("/report/create"),
+            json={
+                "category": category,
+                "comments": comments,
+                "reported_resource_id": cid,
+                "type": "CHARACTER",
+            },
+            what="characters.report()",
+        )
+        report = body.get("report") if isinstance(body, dict) else None
+        rid = report.get("report_id") if isinstance(report, dict) else None
+        if not isinstance(rid, str) or not rid:
+            raise errors.ParseError("the report answer has no report_id", body=body)
+        return rid
+
     def set_voice(self, character_id: str, voice_id: Optional[str]) -> None:
         """Use a voice for a character's speech (``None`` removes your override)."""
         seg = v.segment(character_id, "character_id")

@@ -76,6 +76,11 @@ class Chats(Resource):
         body = self._call("GET", url, what="chats.recent()")
         return self._many(Chat, body, "chats")
 
+    def hide_recent(self, character_id: str) -> None:
+        """Remove a character from your recent chats (the chats themselves stay)."""
+        seg = v.segment(character_id, "character_id")
+        self._call("PUT", self._neo(f"/chats/recent/{seg}/hide"), what="chats.hide_recent()")
+
     def latest(self, character_id: str) -> Optional[Chat]:
         """Your most recent chat with a character, or ``None``."""
         chats = self.recent(character_id)

@@ -782,6 +782,7 @@ ACCOUNT_ONLY: Dict[str, Callable[[Any], Any]] = {
     "create": lambda c: c.create("MyBot", "Hello there!"),
     "update": lambda c: c.update("char123", name="NewName"),
     "set_voice": lambda c: c.set_voice("char123", "v-1"),
+    "report": lambda c: c.report("char123", "SPAM"),
 }
 GUEST_OK = {"get", "search", "search_creators", "featured", "similar", "by_category", "categories"}
 
@@ -802,3 +803,25 @@ def test_guest_unset_voice_is_refused(guest, rsps):
 def test_every_public_method_is_classified():
     public = {n for n in dir(Characters) if not n.startswith("_")}
     assert public == set(ACCOUNT_ONLY) | GUEST_OK
+
+
+def test_report(session, rsps) -> None:
+    from responses import matchers
+
+    rsps.post(
+        f"{NEO}/report/create",
+        json={"report": {"report_id": "r-1"}},
+        match=[
+            matchers.json_params_matcher(
+                {
+                    "category": "SPAM",
+                    "comments": "ads",
+                    "reported_resource_id": "c1",
+                    "type": "CHARACTER",
+                }
+            )
+        ],
+    )
+    assert session.characters.report("c1", "SPAM", "ads") == "r-1"
+    with pytest.raises(errors.ValidationError):
+        session.characters.report("c1", "", "x")

@@ -786,3 +786,9 @@ def test_guest_needs_account(guest, rsps, call):
     with pytest.raises(errors.AuthRequiredError):
         call(guest.chats)
     assert len(rsps.calls) == 0
+
+
+def test_hide_recent(session, rsps) -> None:
+    rsps.put(f"{NEO}/chats/recent/c%2F1/hide", json={})
+    assert session.chats.hide_recent("c/1") is None
+    assert rsps.calls[0].request.headers["authorization"] == f"Token {TOKEN}"
