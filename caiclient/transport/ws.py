@@ -252,7 +252,9 @@ class WebSocketTransport:
         self.extra_headers = dict(headers or {})
         self._connect_fn = connect or _default_connect
         self._sleep = sleep
-        self._lock = threading.Lock()
+        # Re-entrant: a ReplyStream collected by the GC releases its request from
+        # whatever thread runs the collection, possibly one inside this lock.
+        self._lock = threading.RLock()
         self._connect_lock = threading.Lock()
         self._conn: Optional[_Connection] = None
         self._pending: Dict[str, PendingRequest] = {}
