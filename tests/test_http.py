@@ -276,3 +276,17 @@ def test_closed_session_refuses_calls(rsps) -> None:
     assert s.closed
     with pytest.raises(errors.CaiError):
         s.chats.recent()
+
+
+def test_network_error_text_has_no_query_string(session, rsps) -> None:
+    rsps.get(
+        f"{NEO}/chats/recent/",
+        body=requests.exceptions.ConnectionError(
+            "Max retries exceeded with url: /chats/recent/?secret=1&x=2 (Caused by Refused)"
+        ),
+    )
+    for _ in range(2):
+        rsps.get(f"{NEO}/chats/recent/", body=requests.exceptions.ConnectionError("again"))
+    with pytest.raises(errors.NetworkError) as info:
+        session.chats.recent()
+    assert "secret" not in str(info.value)

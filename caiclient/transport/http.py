@@ -504,8 +504,12 @@ def _dumps(obj: Any) -> bytes:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
+_QUERY_IN_TEXT = re.compile(r"(/[^\s'\"?]*)\?[^\s'\")]*")
+
+
 def _short(exc: BaseException) -> str:
-    text = str(exc)
+    """A transport error's text without query strings (urllib3 quotes whole URLs), shortened."""
+    text = _QUERY_IN_TEXT.sub(r"\1", str(exc))
     return text if len(text) < 200 else text[:200] + "..."
 
 
