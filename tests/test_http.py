@@ -279,14 +279,13 @@ def test_closed_session_refuses_calls(rsps) -> None:
 
 
 def test_network_error_text_has_no_query_string(session, rsps) -> None:
-    rsps.get(
-        f"{NEO}/chats/recent/",
+    rsps.post(
+        f"{NEO}/chat/c1/copy",
         body=requests.exceptions.ConnectionError(
-            "Max retries exceeded with url: /chats/recent/?secret=1&x=2 (Caused by Refused)"
+            "Max retries exceeded with url: /chat/c1/copy?secret=1&x=2 (Caused by Refused)"
         ),
     )
-    for _ in range(2):
-        rsps.get(f"{NEO}/chats/recent/", body=requests.exceptions.ConnectionError("again"))
     with pytest.raises(errors.NetworkError) as info:
-        session.chats.recent()
+        session.chats.copy("c1", "t1")
+    assert "/chat/c1/copy" in str(info.value)
     assert "secret" not in str(info.value)
