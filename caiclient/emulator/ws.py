@@ -149,6 +149,19 @@ def _chat_id_of(command: str, payload: dict) -> Optional[str]:
     return value if isinstance(value, str) and value else None
 
 
+
+def _owned_turn(ctx: Any, user: dict, payload: dict) -> tuple:
+    """``(chat, turn)`` named by ``payload.turn_key``, if the user owns the chat."""
+    tk = _obj(payload.get("turn_key"))
+    chat = owned_chat(ctx, tk.get("chat_id"), user)
+    if chat is None:
+        raise FlowError("chat not found", 404)
+    turn_id = tk.get("turn_id")
+    turn = ctx.state.get_turn(chat["chat_id"], turn_id) if isinstance(turn_id, str) else None
+    if turn is None:
+        raise FlowError("turn not found", 404)
+    return chat, turn
+
 class Flow:
     """Sends the frames of one command: echoes ``request_id``, applies faults."""
 
@@ -362,21 +375,14 @@ async def create_and_generate_turn(conn: Conn, flow: Flow, payload: dict) -> Non
 async def generate_turn_candidate(conn: Conn, flow: Flow, payload: dict) -> None:
     """``generate_turn_candidate``: ``update_turn`` frames with a new candidate at ``[0]``."""
     ctx, user = conn.ctx, conn.user
-    tk = _obj(payload.get("turn_key"))
-    chat = owned_chat(ctx, tk.get("chat_id"), user)
-    if chat is None:
-        raise FlowError("chat not found", 404)
+    chat, turn = _owned_turn(ctx, user, payload)
     chat_id = chat["chat_id"]
-    turn_id = tk.get("turn_id")
-    turn = ctx.state.get_turn(chat_id, turn_id) if isinstance(turn_id, str) else None
-    if turn is None:
-        raise FlowError("turn not found", 404)
     if (turn.get("author") or {}).get("is_human"):
         raise FlowError("cannot generate a candidate for a human turn")
     char = ctx.state.get("character", chat["character_id"])
     if char is None:
         raise FlowError("character not found", 404)
-    seq = ctx.state.turn_seq(chat_id, str(turn_id))
+    seq = ctx.state.turn_seq(chat_id, turn["turn_key"]["turn_id"])
     earlier = ctx.state.turns_page(chat_id, before_seq=seq, limit=40)
     user_text, hist_seq = "", seq
     for s, t in earlier:
@@ -394,14 +400,7 @@ async def generate_turn_candidate(conn: Conn, flow: Flow, payload: dict) -> None
 async def edit_turn_candidate(conn: Conn, flow: Flow, payload: dict) -> None:
     """``edit_turn_candidate``: exactly one ``update_turn`` with the edited candidate."""
     ctx, user = conn.ctx, conn.user
-    tk = _obj(payload.get("turn_key"))
-    chat = owned_chat(ctx, tk.get("chat_id"), user)
-    if chat is None:
-        raise FlowError("chat not found", 404)
-    turn_id = tk.get("turn_id")
-    turn = ctx.state.get_turn(chat["chat_id"], turn_id) if isinstance(turn_id, str) else None
-    if turn is None:
-        raise FlowError("turn not found", 404)
+    chat, turn = _owned_turn(ctx, user, payload)
     text = payload.get("new_candidate_raw_content")
     if not isinstance(text, str) or not text.strip():
         raise FlowError("new_candidate_raw_content is empty")
@@ -424,14 +423,7 @@ async def edit_turn_candidate(conn: Conn, flow: Flow, payload: dict) -> None:
 async def update_primary_candidate(conn: Conn, flow: Flow, payload: dict) -> None:
     """``update_primary_candidate``: exactly one ``ok``."""
     ctx, user = conn.ctx, conn.user
-    tk = _obj(payload.get("turn_key"))
-    chat = owned_chat(ctx, tk.get("chat_id"), user)
-    if chat is None:
-        raise FlowError("chat not found", 404)
-    turn_id = tk.get("turn_id")
-    turn = ctx.state.get_turn(chat["chat_id"], turn_id) if isinstance(turn_id, str) else None
-    if turn is None:
-        raise FlowError("turn not found", 404)
+    chat, turn = _owned_turn(ctx, user, payload)
     cand_id = payload.get("candidate_id")
     if not any(c.get("candidate_id") == cand_id for c in turn.get("candidates") or []):
         raise FlowError("candidate not found", 404)
@@ -444,14 +436,7 @@ async def update_primary_candidate(conn: Conn, flow: Flow, payload: dict) -> Non
 async def set_turn_pin(conn: Conn, flow: Flow, payload: dict) -> None:
     """``set_turn_pin``: exactly one ``update_turn`` with ``is_pinned``."""
     ctx, user = conn.ctx, conn.user
-    tk = _obj(payload.get("turn_key"))
-    chat = owned_chat(ctx, tk.get("chat_id"), user)
-    if chat is None:
-        raise FlowError("chat not found", 404)
-    turn_id = tk.get("turn_id")
-    turn = ctx.state.get_turn(chat["chat_id"], turn_id) if isinstance(turn_id, str) else None
-    if turn is None:
-        raise FlowError("turn not found", 404)
+    chat, turn = _owned_turn(ctx, user, payload)
     turn["is_pinned"] = bool(payload.get("is_pinned"))
     ctx.state.save_turn(chat["chat_id"], turn)
     await flow.send(_turn_frame("update_turn", turn))

@@ -59,31 +59,24 @@ class Characters(Resource):
 
     def search(self, query: str) -> List[Character]:
         """Search characters by name (works for guests)."""
-        q = v.text(query, "query", min_len=1, max_len=200)
-        body = self._call(
-            "GET",
-            self._web("/api/trpc/search.search"),
-            params={"batch": "1", "input": _trpc_input(q)},
-            account=False,
-            auth=False,
-            headers=self._web_cookie(),
-        )
-        data = _trpc_data(body, "search")
-        return self._many(Character, data, "characters")
+        return self._many(Character, self._trpc_search("search.search", query), "characters")
 
     def search_creators(self, query: str) -> List[Creator]:
         """Search creators by username (works for guests)."""
+        return self._many(Creator, self._trpc_search("search.searchCreators", query), "creators")
+
+    def _trpc_search(self, procedure: str, query: str) -> Any:
+        """One of the website's tRPC searches: no token, the site cookie if there is one."""
         q = v.text(query, "query", min_len=1, max_len=200)
         body = self._call(
             "GET",
-            self._web("/api/trpc/search.searchCreators"),
+            self._web(f"/api/trpc/{procedure}"),
             params={"batch": "1", "input": _trpc_input(q)},
             account=False,
             auth=False,
             headers=self._web_cookie(),
         )
-        data = _trpc_data(body, "searchCreators")
-        return self._many(Creator, data, "creators")
+        return _trpc_data(body, procedure)
 
     def _web_cookie(self) -> Dict[str, str]:
         wna = self._session.credentials.web_next_auth
