@@ -177,7 +177,11 @@ class _Connection:
     def _read_loop(self) -> None:
         reason = "the connection closed"
         try:
-            self.sock.settimeout(self.keepalive)
+            try:
+                self.sock.settimeout(self.keepalive)
+            except Exception as exc:  # the socket died before the reader started
+                reason = f"the connection broke: {type(exc).__name__}"
+                return
             while self.alive:
                 try:
                     data = self.sock.recv()
@@ -195,7 +199,10 @@ class _Connection:
                 if data is None or data == "" or data == b"":
                     reason = "the service closed the connection"
                     break
-                self.transport._route(data)
+                try:
+                    self.transport._route(data)
+                except Exception:  # never let one odd frame kill the reader
+                    log.exception("could not route a websocket frame")
         finally:
             self.alive = False
             try:
