@@ -137,7 +137,7 @@ class AsyncChats:
     async def set_primary_candidate(self, chat_id: str, turn_id: str, candidate_id: str) -> None:
         """Choose which candidate of a turn the chat continues from."""
     def stream(self, character_id: str, chat_id: str, text: str, *, image_rel_path: typing.Optional[str] = ...) -> caiclient.aio.AsyncReplyStream:
-        """Send a message and stream the reply: an iterator of growing :class:`Turn` snapshots."""
+        """Send a message and stream the reply as growing :class:`~caiclient.models.Turn` snapshots."""
     def stream_regenerate(self, character_id: str, chat_id: str, turn_id: str) -> caiclient.aio.AsyncReplyStream:
         """Ask for another reply (a new candidate) to a character's turn, streamed."""
     def turns(self, chat_id: str, *, pinned_only: bool = ...) -> caiclient.aio.AsyncIteratorStream[caiclient.models.Turn]:

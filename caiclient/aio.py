@@ -49,7 +49,7 @@ from typing import (
 
 from caiclient import errors
 from caiclient.endpoints import Endpoints
-from caiclient.models import Avatar
+from caiclient.models import Avatar, Turn
 from caiclient.resources._replies import ReplyStream
 from caiclient.session import Session
 from caiclient.transport.http import DEFAULT_TIMEOUT, Credentials, RetryPolicy, Timeout
@@ -66,7 +66,6 @@ if TYPE_CHECKING:  # pragma: no cover
         AsyncUsers,
         AsyncVoices,
     )
-    from caiclient.models import Turn
     from caiclient.transport.ws import Connect
 
 __all__ = ["AsyncIteratorStream", "AsyncReplyStream", "AsyncResource", "Client"]
@@ -183,7 +182,7 @@ class AsyncIteratorStream(Generic[T]):
         await self.aclose()
 
 
-class AsyncReplyStream(AsyncIteratorStream["Turn"]):
+class AsyncReplyStream(AsyncIteratorStream[Turn]):
     """A character's reply as it is written, for asyncio: ``async for turn in reply``.
 
     The async twin of :class:`~caiclient.resources._replies.ReplyStream`:

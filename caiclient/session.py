@@ -221,7 +221,7 @@ class Session:
 
     @property
     def account(self) -> Account:
-        """Your account: profile, settings, followers, your characters and voices."""
+        """Your account (profile, settings, followers, your characters and voices)."""
         from caiclient.resources.account import Account
 
         return self._resource("account", Account)
@@ -235,35 +235,35 @@ class Session:
 
     @property
     def users(self) -> Users:
-        """Other users: public profiles, voices, follow/unfollow."""
+        """Other users (public profiles, their voices, follow and unfollow)."""
         from caiclient.resources.users import Users
 
         return self._resource("users", Users)
 
     @property
     def characters(self) -> Characters:
-        """Characters: info, search, discovery, votes, create and update."""
+        """Characters (info, search, discovery, votes, create and update)."""
         from caiclient.resources.characters import Characters
 
         return self._resource("characters", Characters)
 
     @property
     def chats(self) -> Chats:
-        """Chats: create, list, history, send and stream messages, edit, pin, ..."""
+        """Chats (create, list, history, send and stream messages, edit, pin, ...)."""
         from caiclient.resources.chats import Chats
 
         return self._resource("chats", Chats)
 
     @property
     def voices(self) -> Voices:
-        """Voices for text-to-speech: search, yours, upload, edit, delete."""
+        """Voices for text-to-speech (search, yours, upload, edit, delete)."""
         from caiclient.resources.voices import Voices
 
         return self._resource("voices", Voices)
 
     @property
     def media(self) -> Media:
-        """Images and speech: generate images, upload avatars and images, TTS."""
+        """Images and speech (generate images, upload avatars and images, TTS)."""
         from caiclient.resources.media import Media
 
         return self._resource("media", Media)

@@ -281,7 +281,7 @@ class Chats(Resource):
     def stream(
         self, character_id: str, chat_id: str, text: str, *, image_rel_path: Optional[str] = None
     ) -> ReplyStream:
-        """Send a message and stream the reply: an iterator of growing :class:`Turn` snapshots.
+        """Send a message and stream the reply as growing :class:`~caiclient.models.Turn` snapshots.
 
         The message is sent now. Iterate for snapshots (each holds the whole
         text so far; the last has ``is_final``), or call ``.final()``. Use it
