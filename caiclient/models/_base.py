@@ -255,78 +255,154 @@ def _is_optional(tp: Any) -> Tuple[bool, Any]:
     return False, tp
 
 
-def _structure_value(value: Any, tp: Any, path: str) -> Any:
-    """Structure one value; raise _Unusable (or ParseError) when it cannot be done."""
+Structurer = Callable[[Any, str], Any]
+_COMPILED: Dict[Any, Structurer] = {}
+
+
+def _structurer(tp: Any) -> Structurer:
+    """The (cached) function that structures a value of type ``tp``.
+
+    It raises ``_Unusable`` (the field then gets its default) or
+    :class:`~caiclient.errors.ParseError`. ``path`` is only used in messages.
+    """
+    fn = _COMPILED.get(tp)
+    if fn is None:
+        fn = _build(tp)
+        _COMPILED[tp] = fn
+    return fn
+
+
+def _build(tp: Any) -> Structurer:
     optional, inner = _is_optional(tp)
-    if value is None:
-        if optional:
-            return None
-        raise _Unusable("null")
+    base = _build_inner(inner)
+    if optional:
+
+        def maybe(value: Any, path: str) -> Any:
+            return None if value is None else base(value, path)
+
+        return maybe
+
+    def required(value: Any, path: str) -> Any:
+        if value is None:
+            raise _Unusable("null")
+        return base(value, path)
+
+    return required
+
+
+def _build_inner(inner: Any) -> Structurer:
     origin = get_origin(inner)
+    args = get_args(inner)
     if origin in (list, List, Sequence, tuple) or inner in (list, tuple):
-        if not isinstance(value, list):
-            raise _Unusable(f"expected a list, got {type(value).__name__}")
-        args = get_args(inner)
         item_t = args[0] if args else Any
-        out = []
-        for i, item in enumerate(value):
-            try:
-                out.append(_structure_value(item, item_t, f"{path}[{i}]"))
-            except (_Unusable, ParseError) as exc:
-                log.debug("dropping unusable item %s: %s", f"{path}[{i}]", exc)
-        return tuple(out) if origin is tuple or inner is tuple else out
+        as_tuple = origin is tuple or inner is tuple
+
+        def sequence(value: Any, path: str) -> Any:
+            if not isinstance(value, list):
+                raise _Unusable(f"expected a list, got {type(value).__name__}")
+            item = _structurer(item_t)
+            out = []
+            for i, element in enumerate(value):
+                try:
+                    out.append(item(element, path))
+                except (_Unusable, ParseError) as exc:
+                    log.debug("dropping unusable item %s[%d]: %s", path, i, exc)
+            return tuple(out) if as_tuple else out
+
+        return sequence
     if origin in (dict, Dict, Mapping) or inner in (dict, Mapping):
-        if not isinstance(value, dict):
-            raise _Unusable(f"expected an object, got {type(value).__name__}")
-        args = get_args(inner)
         val_t = args[1] if len(args) == 2 else Any
-        result: Dict[str, Any] = {}
-        for k, v in value.items():
-            try:
-                result[str(k)] = _structure_value(v, val_t, f"{path}.{k}")
-            except (_Unusable, ParseError) as exc:
-                log.debug("dropping unusable entry %s: %s", f"{path}.{k}", exc)
-        return result
+
+        def mapping(value: Any, path: str) -> Any:
+            if not isinstance(value, dict):
+                raise _Unusable(f"expected an object, got {type(value).__name__}")
+            item = _structurer(val_t)
+            result: Dict[str, Any] = {}
+            for k, v in value.items():
+                try:
+                    result[str(k)] = item(v, path)
+                except (_Unusable, ParseError) as exc:
+                    log.debug("dropping unusable entry %s.%s: %s", path, k, exc)
+            return result
+
+        return mapping
     if isinstance(inner, type) and issubclass(inner, Model):
-        return _structure_model(value, inner, path)
-    if get_origin(inner) is Union:
-        for arg in get_args(inner):
-            try:
-                return _structure_value(value, arg, path)
-            except (_Unusable, ParseError):
-                continue
-        raise _Unusable("no member of the union fits")
-    try:
-        return converter.structure(value, inner)
-    except _Unusable:
-        raise
-    except Exception as exc:  # a hook of another type failed
-        raise _Unusable(str(exc)) from exc
+
+        def model_(value: Any, path: str) -> Any:
+            return _structure_model(value, inner, path)
+
+        return model_
+    if origin is Union:
+        members = args
+
+        def union(value: Any, path: str) -> Any:
+            for arg in members:
+                try:
+                    return _structurer(arg)(value, path)
+                except (_Unusable, ParseError):
+                    continue
+            raise _Unusable("no member of the union fits")
+
+        return union
+    hook = converter.get_structure_hook(inner)
+
+    def primitive(value: Any, path: str) -> Any:
+        try:
+            return hook(value, inner)
+        except _Unusable:
+            raise
+        except Exception as exc:  # a hook of another type failed
+            raise _Unusable(str(exc)) from exc
+
+    return primitive
 
 
-def _lookup(data: Mapping[str, Any], keys: Sequence[Tuple[str, ...]]) -> Any:
-    for path in keys:
-        node: Any = data
-        for part in path:
-            if not isinstance(node, Mapping) or part not in node:
-                node = None
-                break
-            node = node[part]
-        if node is not None:
-            return node
-    return None
+def _getter(keys: Sequence[Tuple[str, ...]]) -> Callable[[Mapping[str, Any]], Any]:
+    """Read the first present, non-null key path of ``keys`` from an object."""
+    if len(keys) == 1 and len(keys[0]) == 1:
+        key = keys[0][0]
+        return lambda data: data.get(key)
+
+    def lookup(data: Mapping[str, Any]) -> Any:
+        for path in keys:
+            node: Any = data
+            for part in path:
+                if not isinstance(node, Mapping) or part not in node:
+                    node = None
+                    break
+                node = node[part]
+            if node is not None:
+                return node
+        return None
+
+    return lookup
 
 
-_RESOLVED: Dict[type, Tuple[Any, ...]] = {}
+_Plan = List[Tuple[str, Callable[[Mapping[str, Any]], Any], Structurer, bool, str]]
+_PLANS: Dict[type, _Plan] = {}
 
 
-def _fields_of(cls: type) -> Tuple[Any, ...]:
-    fields = _RESOLVED.get(cls)
-    if fields is None:
+def _plan(cls: type) -> _Plan:
+    """How to fill each field of a model (computed once per class)."""
+    plan = _PLANS.get(cls)
+    if plan is None:
         attrs.resolve_types(cls)
-        fields = attrs.fields(cls)
-        _RESOLVED[cls] = fields
-    return fields
+        plan = []
+        for f in attrs.fields(cls):
+            if f.name == "raw":
+                continue
+            keys = f.metadata.get(_WIRE) or ((f.name,),)
+            plan.append(
+                (
+                    f.name,
+                    _getter(keys),
+                    _structurer(f.type),
+                    f.default is _NOTHING,
+                    ".".join(keys[0]),
+                )
+            )
+        _PLANS[cls] = plan
+    return plan
 
 
 def _structure_model(data: Any, cls: Type[M], path: str) -> M:
@@ -339,27 +415,23 @@ def _structure_model(data: Any, cls: Type[M], path: str) -> M:
             path=path,
             body=data,
         )
-    kwargs: Dict[str, Any] = {}
-    for f in _fields_of(cls):
-        if f.name == "raw":
-            kwargs["raw"] = types.MappingProxyType(dict(data))
-            continue
-        keys = f.metadata.get(_WIRE) or ((f.name,),)
-        value = _lookup(data, keys)
-        fpath = f"{path}.{'.'.join(keys[0])}"
-        required = f.default is _NOTHING
+    kwargs: Dict[str, Any] = {"raw": types.MappingProxyType(dict(data))}
+    for name, get, structure, required, key in _plan(cls):
+        value = get(data)
         if value is None:
             if required:
+                fpath = f"{path}.{key}"
                 raise ParseError(
                     f"{fpath}: required field is missing or null", path=fpath, body=data
                 )
             continue
         try:
-            kwargs[f.name] = _structure_value(value, f.type, fpath)
+            kwargs[name] = structure(value, f"{path}.{key}")
         except _Unusable as exc:
             if required:
+                fpath = f"{path}.{key}"
                 raise ParseError(f"{fpath}: {exc}", path=fpath, body=data) from None
-            log.debug("using the default for %s: %s", fpath, exc)
+            log.debug("using the default for %s.%s: %s", path, key, exc)
     post = getattr(cls, "_finish", None)
     if post is not None:
         kwargs = post(kwargs, data)

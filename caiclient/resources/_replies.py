@@ -203,6 +203,28 @@ def _turn_of(frame: Mapping[str, Any]) -> Optional[Turn]:
         return None
 
 
+_TURN_COMMANDS = ("add_turn", "update_turn")
+
+
+def _raw_turn_id(raw: Mapping[str, Any]) -> Any:
+    key = raw.get("turn_key")
+    return key.get("turn_id") if isinstance(key, dict) else None
+
+
+def _raw_is_final(raw: Mapping[str, Any]) -> bool:
+    """Whether a turn (as received) is complete, without parsing it into a model."""
+    cands = raw.get("candidates")
+    if not isinstance(cands, list) or not cands:
+        return False
+    primary = raw.get("primary_candidate_id")
+    return any(
+        isinstance(cand, dict)
+        and (i == 0 or cand.get("candidate_id") == primary)
+        and cand.get("is_final") is True
+        for i, cand in enumerate(cands)
+    )
+
+
 def _is_done(turn: Turn) -> bool:
     first = turn.candidates[0] if turn.candidates else None
     return turn.is_final or bool(first is not None and first.is_final)
@@ -304,6 +326,7 @@ class ReplyStream(Iterator[Turn]):
         self._author_id = session.account_id if regenerate_turn_id is None else ""
         self._req: Optional[PendingRequest] = None
         self._pending: List[Turn] = []
+        self._coalesce = False  # final() skips parsing snapshots a newer one replaces
         self._send()
 
     # -- sending
@@ -385,15 +408,23 @@ class ReplyStream(Iterator[Turn]):
                 if isinstance(exc, errors.ContentFiltered):
                     self.delivered = False
                 raise
+            raw = frame.get("turn") if frame.get("command") in _TURN_COMMANDS else None
+            if not isinstance(raw, dict):
+                continue
+            author = raw.get("author")
+            if isinstance(author, dict) and author.get("is_human") is True:
+                self.delivered = True
+                continue
+            if self._regen_turn_id is not None and _raw_turn_id(raw) != self._regen_turn_id:
+                continue
+            self.delivered = True
+            if self._coalesce and req.frames.qsize() > 0 and not _raw_is_final(raw):
+                # Only the final reply is wanted and a newer snapshot (the text is
+                # cumulative) is already waiting: skip parsing this one.
+                continue
             turn = _turn_of(frame)
             if turn is None:
                 continue
-            if turn.author_is_human:
-                self.delivered = True
-                continue
-            if self._regen_turn_id is not None and turn.turn_id != self._regen_turn_id:
-                continue
-            self.delivered = True
             self.turn = turn
             if _is_done(turn):
                 self._done = True
@@ -492,6 +523,7 @@ class ReplyStream(Iterator[Turn]):
 
     def final(self) -> Turn:
         """Wait for the complete reply and return it."""
+        self._coalesce = True
         for _ in self:
             pass
         if self.turn is None or not self._done:
