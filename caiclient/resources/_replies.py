@@ -327,6 +327,7 @@ class ReplyStream(Iterator[Turn]):
         self._req: Optional[PendingRequest] = None
         self._pending: List[Turn] = []
         self._coalesce = False  # final() skips parsing snapshots a newer one replaces
+        self._candidate_seen: Optional[str] = None  # the reply's candidate, from any frame
         self._send()
 
     # -- sending
@@ -418,6 +419,9 @@ class ReplyStream(Iterator[Turn]):
             if self._regen_turn_id is not None and _raw_turn_id(raw) != self._regen_turn_id:
                 continue
             self.delivered = True
+            primary = raw.get("primary_candidate_id")
+            if isinstance(primary, str):
+                self._candidate_seen = primary  # what recovery looks for, even if skipped below
             if self._coalesce and req.frames.qsize() > 0 and not _raw_is_final(raw):
                 # Only the final reply is wanted and a newer snapshot (the text is
                 # cumulative) is already waiting: skip parsing this one.
@@ -494,7 +498,7 @@ class ReplyStream(Iterator[Turn]):
             turns = found
 
     def _recover_regeneration(self) -> Optional[Turn]:
-        candidate_id = self.turn.primary_candidate_id if self.turn else None
+        candidate_id = self._candidate_seen
         if candidate_id is None:
             raise errors.ConnectionLost(
                 "the chat connection dropped before the new reply started",
