@@ -118,6 +118,7 @@ class PendingRequest:
         self.frames: queue.Queue[Any] = queue.Queue()
         self.sent = False
         self.closed = False
+        self.answered = False
         self._conn: Optional[_Connection] = None
 
     def receive(self, frame_timeout: float, deadline: float) -> Dict[str, Any]:
@@ -217,6 +218,13 @@ class _Connection:
             self.sock.close()
         except Exception:
             pass
+
+
+def _is_human_echo(frame: Mapping[str, Any]) -> bool:
+    """True for the service's echo of the user's own message."""
+    turn = frame.get("turn")
+    author = turn.get("author") if isinstance(turn, dict) else None
+    return isinstance(author, dict) and author.get("is_human") is True
 
 
 def _is_timeout(exc: BaseException) -> bool:
@@ -385,6 +393,11 @@ class WebSocketTransport:
             log.debug("discarding a frame nobody waits for (%s)", frame.get("command"))
             return
         target.frames.put(frame)
+        if not target.answered and not _is_human_echo(frame):
+            # The first answer: let the caller run now, instead of after the reader
+            # has drained the whole burst of frames while holding the GIL.
+            target.answered = True
+            time.sleep(0)
 
     def _fallback_target(self, frame: Mapping[str, Any]) -> Optional[PendingRequest]:
         """Where a frame without ``request_id`` goes: the only request on its chat."""
