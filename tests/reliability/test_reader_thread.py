@@ -35,18 +35,9 @@ class _ClosedSocket:
 
 
 def test_reader_thread_does_not_die_with_an_unhandled_exception(monkeypatch: Any) -> None:
-    # BUG (caiclient/transport/ws.py, _Connection._read_loop): the first
-    # statement, ``self.sock.settimeout(self.keepalive)``, sits in a
-    # ``try/finally`` with no ``except``. When the socket is already closed
-    # (websocket-client's ``settimeout`` then raises OSError, or AttributeError
-    # when ``close()`` on another thread sets ``sock`` to None between its
-    # ``if self.sock`` and the call), the exception escapes the reader thread:
-    # Python prints "Exception in thread caiclient-ws-reader" on stderr and
-    # pytest reports PytestUnhandledThreadExceptionWarning (seen once in
-    # tests/reliability/test_soak.py::test_soak_threads under random drops).
-    # The pending requests are still failed correctly (the ``finally`` runs);
-    # only the noise / warning is wrong. Fix: catch ``Exception`` around the
-    # ``settimeout`` (set ``reason``) like the ``recv`` errors are.
+    # Was: the reader's first call, ``settimeout``, could raise on a socket that
+    # died before the reader started, and the exception escaped the thread
+    # ("Exception in thread caiclient-ws-reader"; seen once in the soak).
     # STATUS: fixed in caiclient/transport/ws.py while this suite was written;
     # this test failed before the fix and passes now (regression test).
     seen: List[BaseException] = []
