@@ -44,15 +44,20 @@ def new_id() -> str:
 class WSConnection(Protocol):
     """What the transport needs of an open websocket."""
 
-    def send(self, payload: str) -> Any: ...
+    def send(self, payload: str) -> Any:
+        """Send one text frame."""
 
-    def recv(self) -> Any: ...
+    def recv(self) -> Any:
+        """Block for the next text frame (raise on timeout or a closed socket)."""
 
-    def settimeout(self, timeout: Optional[float]) -> None: ...
+    def settimeout(self, timeout: Optional[float]) -> None:
+        """Bound how long :meth:`recv` blocks."""
 
-    def ping(self, payload: str = "") -> None: ...
+    def ping(self, payload: str = "") -> None:
+        """Send a websocket ping (keep-alive)."""
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Close the socket."""
 
 
 Connect = Callable[[str, Mapping[str, str], float], WSConnection]
