@@ -283,6 +283,12 @@ def public_characters(ctx: Ctx) -> list:
     return chars
 
 
+def ranked_characters(ctx: Ctx, by: str) -> list:
+    """Public characters as list items, the highest ``by`` (e.g. ``upvotes``) first."""
+    chars = sorted(public_characters(ctx), key=lambda c: -c.get(by, 0))
+    return [character_short(c) for c in chars]
+
+
 async def read_multipart(request: web.Request) -> dict:
     """The parts of a ``multipart/form-data`` body: ``{name: (bytes, content_type, filename)}``.
 

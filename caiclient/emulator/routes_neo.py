@@ -19,6 +19,7 @@ from caiclient.emulator.common import (
     neo_err,
     optional_user,
     public_characters,
+    ranked_characters,
     read_json,
     read_multipart,
     require_user,
@@ -361,8 +362,7 @@ async def recommendation_user(request: web.Request) -> web.Response:
 async def recommendation_featured(request: web.Request) -> web.Response:
     """GET /recommendation/v1/featured (guest OK)."""
     optional_user(request)
-    chars = sorted(public_characters(ctx_of(request)), key=lambda c: -c.get("num_interactions", 0))
-    return jr({"characters": [character_short(c) for c in chars]})
+    return jr({"characters": ranked_characters(ctx_of(request), "num_interactions")})
 
 
 async def recommendation_character(request: web.Request) -> web.Response:

@@ -20,6 +20,7 @@ from caiclient.emulator.common import (
     plus_err,
     public_characters,
     public_user,
+    ranked_characters,
     read_json,
     read_multipart,
     require_user,
@@ -349,15 +350,13 @@ async def curated(request: web.Request) -> web.Response:
 async def featured(request: web.Request) -> web.Response:
     """GET /chat/characters/featured_v2/ (guest OK)."""
     optional_user(request)
-    chars = sorted(public_characters(ctx_of(request)), key=lambda c: -c.get("upvotes", 0))
-    return jr({"characters": [character_short(c) for c in chars], "name": "Featured"})
+    return jr({"characters": ranked_characters(ctx_of(request), "upvotes"), "name": "Featured"})
 
 
 async def trending(request: web.Request) -> web.Response:
     """GET /chat/characters/trending/ (legacy; guest OK)."""
     optional_user(request)
-    chars = sorted(public_characters(ctx_of(request)), key=lambda c: -c.get("num_interactions", 0))
-    return jr({"trending_characters": [character_short(c) for c in chars]})
+    return jr({"trending_characters": ranked_characters(ctx_of(request), "num_interactions")})
 
 
 async def characters_recent(request: web.Request) -> web.Response:
