@@ -390,11 +390,7 @@ class Client:
         ws_connect: Optional[Connect] = None,
         max_workers: int = DEFAULT_MAX_WORKERS,
     ) -> None:
-        if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
-            raise errors.ValidationError(
-                "max_workers must be a positive integer", field="max_workers"
-            )
-        self.session = Session(
+        session = Session(
             token,
             web_next_auth=web_next_auth,
             endpoints=endpoints,
@@ -406,10 +402,7 @@ class Client:
             reply_timeout=reply_timeout,
             ws_connect=ws_connect,
         )
-        self._runner = _Runner(max_workers)
-        self._resources: Dict[str, AsyncResource] = {}
-        self._lock = threading.Lock()
-        self._closed = False
+        self._adopt(session, max_workers)
 
     @classmethod
     def from_env(cls: Type[C], **kwargs: Any) -> C:
@@ -428,9 +421,14 @@ class Client:
         return client
 
     def _adopt(self, session: Session, max_workers: int) -> None:
+        if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
+            session.close()
+            raise errors.ValidationError(
+                "max_workers must be a positive integer", field="max_workers"
+            )
         self.session = session
         self._runner = _Runner(max_workers)
-        self._resources = {}
+        self._resources: Dict[str, AsyncResource] = {}
         self._lock = threading.Lock()
         self._closed = False
 
