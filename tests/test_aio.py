@@ -58,6 +58,12 @@ def test_generated_stub_is_fresh() -> None:
 def test_bad_max_workers() -> None:
     with pytest.raises(errors.ValidationError):
         Client(max_workers=0)
+    with pytest.raises(errors.ValidationError):
+        Client.from_env(max_workers=True)
+    s = caiclient.Session()
+    with pytest.raises(errors.ValidationError):
+        Client.wrap(s, max_workers=-1)
+    assert s.closed
 
 
 # --------------------------------------------------------------- parity suite
