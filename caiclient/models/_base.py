@@ -244,7 +244,8 @@ converter.register_structure_hook(int, _int)
 converter.register_structure_hook(float, _float)
 converter.register_structure_hook(bool, _bool)
 converter.register_structure_hook(datetime, _datetime)
-converter.register_structure_hook(Any, _any)
+# typing.Any is not a class on Python 3.9: register it by predicate.
+converter.register_structure_hook_func(lambda t: t is Any, _any)
 
 
 def _is_optional(tp: Any) -> Tuple[bool, Any]:

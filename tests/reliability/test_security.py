@@ -57,7 +57,12 @@ def debug_logs() -> Iterator[_Collect]:
 
 
 def _exc_texts(exc: BaseException) -> List[str]:
-    return [str(exc), repr(exc), "".join(traceback.format_exception(exc)), repr(vars(exc))]
+    return [
+        str(exc),
+        repr(exc),
+        "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+        repr(vars(exc)),
+    ]
 
 
 def test_token_never_in_logs_errors_reprs_or_output(
