@@ -7,6 +7,7 @@ are several, and they would shadow each other).
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, List
 
 TOKEN = "0123456789abcdef0123456789abcdef01234567"
@@ -14,6 +15,16 @@ PLUS = "https://plus.character.ai"
 NEO = "https://neo.character.ai"
 WEB = "https://character.ai"
 CDN = "https://characterai.io"
+
+
+AUTH = {"authorization": f"Token {TOKEN}"}
+"""The header every account call must carry."""
+
+_UUID4 = r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
+UUID4 = re.compile(f"^{_UUID4}$")
+"""A client-generated id: canonical lowercase uuid4."""
+UUID_ID = re.compile(f"^id:{_UUID4}$")
+"""The ``identifier`` field of created characters and personas."""
 
 
 class Sleeps(List[float]):

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 import uuid
 from typing import Any, Dict, Iterator, List
 
 import pytest
+from support import UUID4
 
 import caiclient
 from caiclient import errors
-
-UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
 
 @pytest.fixture
@@ -41,7 +39,9 @@ def _texts(emu: Any, chat_id: str) -> List[str]:
     return out
 
 
-def test_create_with_and_without_greeting(s: caiclient.Session, cai_emulator: Any, cid: str) -> None:
+def test_create_with_and_without_greeting(
+    s: caiclient.Session, cai_emulator: Any, cid: str
+) -> None:
     chat, greeting = s.chats.create(cid)
     character = s.characters.get(cid)
     assert chat.character_id == cid
@@ -107,7 +107,10 @@ def test_regenerate_edit_pin_primary(s: caiclient.Session, cai_emulator: Any, ci
     assert len(stored["candidates"]) == 3
 
     s.chats.set_primary_candidate(chat.chat_id, reply.turn_id, first.candidate_id)
-    assert cai_emulator.state.turn(chat.chat_id, reply.turn_id)["primary_candidate_id"] == first.candidate_id
+    assert (
+        cai_emulator.state.turn(chat.chat_id, reply.turn_id)["primary_candidate_id"]
+        == first.candidate_id
+    )
     assert cai_emulator.log.ws("update_primary_candidate")[-1]["request_id"]
 
     edited = s.chats.edit(chat.chat_id, reply.turn_id, first.candidate_id, "Edited words.")
@@ -187,7 +190,9 @@ def test_abandoned_stream_does_not_leak_into_the_next_call(cai_emulator: Any, ci
         assert s.ws.connections_opened == 1
 
 
-def test_many_threads_one_session_no_cross_talk(s: caiclient.Session, cai_emulator: Any, cid: str) -> None:
+def test_many_threads_one_session_no_cross_talk(
+    s: caiclient.Session, cai_emulator: Any, cid: str
+) -> None:
     chats = [s.chats.create(cid, greeting=False)[0].chat_id for _ in range(4)]
     results: Dict[int, str] = {}
     failures: List[BaseException] = []

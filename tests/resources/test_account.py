@@ -6,13 +6,12 @@ from typing import Any, Callable, Dict
 
 import pytest
 from responses import matchers
-from support import PLUS, TOKEN, account_body, sent_json
+from support import AUTH, PLUS, TOKEN, account_body, sent_json
 
 from caiclient import errors
 from caiclient.models import Account, Character, Settings, Voice
 from caiclient.resources.account import Account as AccountResource
 
-AUTH = {"authorization": f"Token {TOKEN}"}
 ME_URL = f"{PLUS}/chat/user/"
 SETTINGS_URL = f"{PLUS}/chat/user/settings/"
 UPDATE_SETTINGS_URL = f"{PLUS}/chat/user/update_settings/"

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any, Callable, Dict
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from responses import matchers
-from support import NEO, PLUS, TOKEN, WEB, sent_json
+from support import AUTH, NEO, PLUS, TOKEN, UUID_ID, WEB, sent_json
 
 import caiclient
 from caiclient import errors
@@ -17,13 +16,11 @@ from caiclient.models import Character, Creator
 from caiclient.resources.characters import Characters
 from caiclient.transport.http import RetryPolicy
 
-AUTH = {"authorization": f"Token {TOKEN}"}
 INFO_URL = f"{NEO}/character/v1/get_character_info"
 CREATE_URL = f"{PLUS}/chat/character/create/"
 UPDATE_URL = f"{PLUS}/chat/character/update/"
 SEARCH_URL = f"{WEB}/api/trpc/search.search"
 CREATORS_URL = f"{WEB}/api/trpc/search.searchCreators"
-UUID_ID = re.compile(r"^id:[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
 # neo.md §4.6
 FULL = {

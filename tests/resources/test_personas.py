@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any, Callable, Dict
 
 import pytest
 from responses import matchers
-from support import PLUS, TOKEN, account_body, sent_json
+from support import AUTH, PLUS, TOKEN, UUID_ID, account_body, sent_json
 
 from caiclient import errors
 from caiclient.models import Persona, Settings
 from caiclient.resources.personas import Personas
 
-AUTH = {"authorization": f"Token {TOKEN}"}
 PERSONA_URL = f"{PLUS}/chat/persona/"
 UPDATE_URL = f"{PLUS}/chat/persona/update/"
 CREATE_URL = f"{PLUS}/chat/persona/create/"
 SETTINGS_URL = f"{PLUS}/chat/user/settings/"
 UPDATE_SETTINGS_URL = f"{PLUS}/chat/user/update_settings/"
-UUID_ID = re.compile(r"^id:[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
 PERSONA = {
     "external_id": "pers123",

@@ -6,12 +6,11 @@ from typing import Any
 
 import pytest
 from responses import matchers
-from support import NEO, PLUS, TOKEN, sent_json
+from support import AUTH, NEO, PLUS, TOKEN, sent_json
 
 from caiclient import errors
 from caiclient.models import Character, PublicUser, Voice
 
-AUTH = {"authorization": f"Token {TOKEN}"}
 PUBLIC_URL = f"{PLUS}/chat/user/public/"
 VOICES_URL = f"{NEO}/multimodal/api/v1/voices/search"
 
