@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable, List, Mapping, Optional, Type, TypeVar
+from typing import TYPE_CHECKING, Any, List, Mapping, Optional, Type, TypeVar
 
 from caiclient.models import Model, parse, parse_list
 from caiclient.transport.http import check_status_ok, check_success
@@ -78,7 +78,3 @@ class Resource:
     def _many(cls: Type[M], body: Any, key: str) -> List[M]:
         data = body.get(key) if isinstance(body, Mapping) else None
         return parse_list(cls, data, path=f"{key}[]")
-
-    @staticmethod
-    def _strings(values: Iterable[Any]) -> List[str]:
-        return [v if isinstance(v, str) else str(v) for v in values]
