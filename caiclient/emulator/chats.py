@@ -30,7 +30,9 @@ def chat_json(ctx: Ctx, chat: dict, preview: int = 0, recent: bool = False) -> d
     """A chat as the service returns it (neo.md 4.7)."""
     out = dict(chat)
     if preview:
-        out["preview_turns"] = [t for _, t in ctx.state.turns_page(chat["chat_id"], limit=preview)]
+        turns = [t for _, t in ctx.state.turns_page(chat["chat_id"], limit=preview)]
+        if turns:  # protobuf-style: an empty repeated field is absent
+            out["preview_turns"] = turns
     if recent:
         char = ctx.state.get("character", chat["character_id"]) or {}
         out["character_name"] = char.get("name", "")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, Optional
 
 from aiohttp import web
 
 from caiclient.emulator.app import CTX, ApiError, Ctx, jr, prefix_of
+from caiclient.emulator.util import loads
 
 __all__ = [
     "ApiError",
@@ -87,8 +87,8 @@ async def read_json(request: web.Request, default: Any = None) -> Any:
     if not body.strip():
         return {} if default is None else default
     try:
-        return json.loads(body)
-    except ValueError:
+        return loads(body)
+    except ValueError:  # includes JSON nested too deep (issue 10): a 400, never a 500
         host = prefix_of(request.path)
         if host == "neo":
             raise neo_err(400, "invalid JSON body") from None

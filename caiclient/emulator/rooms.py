@@ -294,12 +294,9 @@ def setup(app: web.Application) -> None:
 
     r = app.router
     r.add_get(P + "/murooms/", rooms_list)
-    r.add_get(P + "/murooms", rooms_list)
     r.add_post(P + "/muroom/create", room_create)
-    r.add_post(P + "/muroom/create/", room_create)
     r.add_get(P + "/muroom/", room_preview)
     r.add_post(P + "/muroom/join", room_join)
-    r.add_post(P + "/muroom/join/", room_join)
     r.add_patch(P + "/muroom/{room_id}/", room_patch)
     r.add_delete(P + "/muroom/{room_id}/", room_delete)
     r.add_get(P + "/connection/websocket", rooms_ws.handler)
