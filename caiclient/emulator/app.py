@@ -348,7 +348,15 @@ async def _middleware(request: web.Request, handler) -> web.StreamResponse:
 
 def build_app(ctx: Ctx) -> web.Application:
     """The aiohttp application with every route."""
-    from caiclient.emulator import rooms, routes_cdn, routes_neo, routes_plus, routes_web, ws
+    from caiclient.emulator import (
+        rooms,
+        routes_cdn,
+        routes_compat,
+        routes_neo,
+        routes_plus,
+        routes_web,
+        ws,
+    )
 
     app = web.Application(middlewares=[_middleware], client_max_size=32 * 1024 * 1024)
     app[CTX] = ctx
@@ -358,6 +366,7 @@ def build_app(ctx: Ctx) -> web.Application:
     routes_neo.setup(app)
     routes_web.setup(app)
     routes_cdn.setup(app)
+    routes_compat.setup(app)
     rooms.setup(app)  # group chats: REST and the room socket
     add_route_aliases(app)
     app.on_shutdown.append(_on_shutdown)

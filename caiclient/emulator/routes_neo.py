@@ -14,6 +14,7 @@ from caiclient.emulator.common import (
     character_full,
     character_short,
     ctx_of,
+    default_settings,
     jr,
     need_dict,
     neo_err,
@@ -413,12 +414,7 @@ async def recommendation_category_post(request: web.Request) -> web.Response:
 
 
 def _default_settings() -> dict:
-    return {
-        "default_persona_id": "",
-        "enable_tts": False,
-        "personaOverrides": {},
-        "voiceOverrides": {},
-    }
+    return default_settings()
 
 
 def _matches(c: dict, q: str) -> bool:
