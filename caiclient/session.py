@@ -259,7 +259,7 @@ class Session:
 
     @property
     def rooms(self) -> Rooms:
-        """Group chats ("rooms"): several characters and people in one conversation."""
+        """Group chats, "rooms" (several characters and people in one conversation)."""
         from caiclient.resources.rooms import Rooms
 
         return self._resource("rooms", Rooms)

@@ -423,3 +423,29 @@ def test_the_async_face(cai_emulator: Any, chars: List[str]) -> None:
             assert len([t async for t in a.rooms.turns(room.room_id)]) == 5
 
     asyncio.run(main())
+
+
+def test_edit_and_regenerate_in_a_room(
+    alice: caiclient.Session,
+    bob: caiclient.Session,
+    cai_emulator: Any,
+    room: Room,
+    chars: List[str],
+) -> None:
+    bob.rooms.join(str(room.join_token))
+    alice.rooms.send(room.room_id, "Tell us a riddle")
+    answer = alice.rooms.reply(room.room_id, chars[0])
+    again = alice.rooms.regenerate(room.room_id, answer.turn_id, chars[0])
+    assert again.turn_id == answer.turn_id and again.text != answer.text and again.is_final
+    stored = cai_emulator.state.turn(room.room_id, answer.turn_id)
+    assert (
+        len(stored["candidates"]) == 2
+        and stored["primary_candidate_id"] == again.primary_candidate_id
+    )
+    cand = again.primary_candidate
+    assert cand is not None
+    edited = bob.rooms.edit(room.room_id, answer.turn_id, cand.candidate_id, "A shorter riddle.")
+    assert edited.text == "A shorter riddle." and edited.turn_id == answer.turn_id
+    assert alice.rooms.page(room.room_id).turns[0].text == "A shorter riddle."
+    with pytest.raises(errors.GenerationError, match="candidate not found"):
+        alice.rooms.edit(room.room_id, answer.turn_id, "no-such-candidate", "x")

@@ -13,7 +13,18 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Mapping, Optional, Set, Tuple
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Set,
+    Tuple,
+)
 
 from caiclient import errors
 from caiclient.models import Turn
@@ -43,6 +54,7 @@ __all__ = [
     "build_generate",
     "build_regenerate",
     "room_request_id",
+    "run_room_command",
     "send_turn",
 ]
 
@@ -246,6 +258,43 @@ def send_turn(
         "the room connection kept dropping; the message was not delivered",
         user_turn_id=turn_id, message_delivered=False,
     )  # fmt: skip
+
+
+def run_room_command(
+    session: Session,
+    room_id: str,
+    build: Callable[[str], Dict[str, Any]],
+    accept: Callable[[Mapping[str, Any]], bool],
+) -> Mapping[str, Any]:
+    """Send a room command that is safe to repeat; return the first push ``accept`` takes.
+
+    After a drop it is sent once more (an edit to the same text changes nothing twice).
+    """
+    ws = session.room_ws
+    deadline = _deadline(session)
+    ws.join_channel(room_channel(room_id), deadline)
+    for attempt in range(2):
+        with ws.open(room_id, room_request_id(room_id)) as req:
+            data = build(req.request_id)
+            command = str(data["command"])
+            try:
+                ws.rpc(req, data, deadline)
+                while True:
+                    item = req.receive(_frame_timeout(session), deadline)
+                    if _is_reply(item):
+                        _check_reply(item, command)
+                        continue
+                    _raise_for(item, command)
+                    if accept(item):
+                        return item
+            except Disconnected as exc:
+                if attempt == 0:
+                    continue
+                raise errors.ConnectionLost(
+                    f"the room connection dropped during {command} ({exc.reason})",
+                    message_delivered=None if exc.sent else False,
+                ) from None
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 class RoomReplyStream(ReplyStream):

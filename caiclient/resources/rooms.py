@@ -13,9 +13,15 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from caiclient import _validate as v
 from caiclient import errors
-from caiclient.models import Room, Turn, TurnPage
+from caiclient.models import Room, Turn, TurnPage, parse
 from caiclient.resources._base import Resource
-from caiclient.resources._room_replies import RoomListener, RoomReplyStream, send_turn
+from caiclient.resources._replies import build_edit
+from caiclient.resources._room_replies import (
+    RoomListener,
+    RoomReplyStream,
+    run_room_command,
+    send_turn,
+)
 from caiclient.resources.chats import MESSAGE_MAX
 from caiclient.transport.rooms import room_channel
 
@@ -249,6 +255,21 @@ class Rooms(Resource):
         """Ask for another answer to a character's turn; returns the turn with it."""
         with self.stream_regenerate(room_id, turn_id, character_id) as stream:
             return stream.final()
+
+    def edit(self, room_id: str, turn_id: str, candidate_id: str, text: str) -> Turn:
+        """Replace the text of a candidate in a room (yours or a character's); returns the turn."""
+        rid = v.identifier(room_id, "room_id")
+        tid = v.identifier(turn_id, "turn_id")
+        cand = v.identifier(candidate_id, "candidate_id")
+        v.text(text, "text", min_len=1, max_len=MESSAGE_MAX)
+        self._session.require_account("rooms.edit()")
+        push = run_room_command(
+            self._session, rid,
+            lambda request_id: build_edit(request_id, rid, tid, cand, text),
+            lambda data: data.get("command") == "update_turn"
+            and ((data.get("turn") or {}).get("turn_key") or {}).get("turn_id") == tid,
+        )  # fmt: skip
+        return parse(Turn, push.get("turn"), path="update_turn.turn")
 
     def listen(
         self,

@@ -89,7 +89,7 @@ class Subscription:
     """The pushes of one channel for one consumer (a room listener).
 
     :meth:`get` returns the next publication's ``data`` (a dict), ``None``
-    when ``timeout`` passed, or raises :class:`Disconnected` once after the
+    when ``timeout`` passed, or raises :class:`~caiclient.transport.ws.Disconnected` once after the
     socket dropped (call :meth:`RoomSocketTransport.resubscribe` then).
     """
 
@@ -336,7 +336,7 @@ class RoomSocketTransport(WebSocketTransport):
         """Send a neo command (``data``) in an ``rpc``; its reply and pushes go to ``req``.
 
         The room's channel must have been joined (see :meth:`join_channel`).
-        Raises :class:`Disconnected` (``sent=False``) if nothing went out.
+        Raises :class:`~caiclient.transport.ws.Disconnected` (``sent=False``) if nothing went out.
         """
         conn = self._ensure(deadline)
         with self._lock:
