@@ -349,6 +349,7 @@ async def _middleware(request: web.Request, handler) -> web.StreamResponse:
 def build_app(ctx: Ctx) -> web.Application:
     """The aiohttp application with every route."""
     from caiclient.emulator import (
+        rooms,
         routes_cdn,
         routes_compat,
         routes_neo,
@@ -366,6 +367,7 @@ def build_app(ctx: Ctx) -> web.Application:
     routes_web.setup(app)
     routes_cdn.setup(app)
     routes_compat.setup(app)
+    rooms.setup(app)  # group chats: REST and the room socket
     add_route_aliases(app)
     app.on_shutdown.append(_on_shutdown)
     return app
