@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import logging
-import math
 import os
 import re
 import threading
 import warnings
+import weakref
 from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Type, TypeVar, Union
 from urllib.parse import urlsplit
 
+from caiclient import _validate as _v
 from caiclient import errors
 from caiclient.endpoints import Endpoints
 from caiclient.models import Avatar
@@ -141,7 +142,7 @@ class Session:
                 "endpoints must be a caiclient.Endpoints", field="endpoints"
             )
         _check_timeout(timeout)
-        reply_timeout = _positive_seconds(reply_timeout, "reply_timeout")
+        reply_timeout = _v.seconds(reply_timeout, "reply_timeout")
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise errors.ValidationError("max_retries must be an integer >= 0", field="max_retries")
         if headers is not None:
@@ -343,8 +344,9 @@ class Session:
                     frame_timeout=float(read_t),
                     headers=self.http.extra_headers,
                     connect=self._ws_connect,
-                    cookies=self._site_cookies,
-                    token_check=self._token_accepted,
+                    # Weakly: the reader thread must not keep an unclosed Session alive.
+                    cookies=_weakly(self._site_cookies, {}),
+                    token_check=_weakly(self._token_accepted, None),
                     max_message_size=self.http.max_response_size,
                 )
             return self._ws
@@ -548,16 +550,23 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _HEADER_BAD = re.compile(r"[\r\n\x00]")
 
 
+def _weakly(method: Any, gone: Any) -> Any:
+    """Call a bound method through a weak reference (``gone`` once its object is)."""
+    ref = weakref.WeakMethod(method)
+
+    def call() -> Any:
+        m = ref()
+        return gone if m is None else m()
+
+    return call
+
+
 def _is_seconds(v: Any) -> bool:
-    return not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v) and v > 0
-
-
-def _positive_seconds(value: Any, name: str) -> float:
-    if not _is_seconds(value):
-        raise errors.ValidationError(
-            f"{name} must be a positive, finite number of seconds", field=name
-        )
-    return float(value)
+    try:
+        _v.seconds(v, "timeout")
+    except errors.ValidationError:
+        return False
+    return True
 
 
 def _check_timeout(timeout: Any) -> None:

@@ -632,7 +632,11 @@ class HTTPTransport:
                     f"the connection broke while reading the answer to {path}: {type(exc).__name__}"
                 ) from None
             if not chunk:
-                return b"".join(chunks)
+                body = b"".join(chunks)
+                # Read to the end: let requests hand the connection back to the pool
+                # (keep-alive) instead of closing it.
+                resp._content, resp._content_consumed = body, True
+                return body
             size += len(chunk)
             if size > limit:
                 raise errors.ResponseTooLarge(

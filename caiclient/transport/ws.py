@@ -259,9 +259,15 @@ class WebSocketClientConnector:
                 failure = errors.Timeout("the chat websocket handshake did not complete in time")
             elif isinstance(exc, websocket.WebSocketTimeoutException) or _is_timeout(exc):
                 failure = errors.Timeout("timed out opening the chat websocket")
+            elif getattr(ws.handshake_response, "status", None) in (301, 302, 303, 307, 308):
+                failure = errors.NetworkError(
+                    "the chat websocket handshake answered a redirect (HTTP "
+                    f"{getattr(ws.handshake_response, 'status', '')}); redirects are never "
+                    "followed, so the token cannot go elsewhere"
+                )
             else:
                 failure = errors.NetworkError(
-                    f"could not open the chat websocket: {type(exc).__name__}"
+                    f"could not open the chat websocket: {type(exc).__name__}: {str(exc)[:200]}"
                 )
         finally:
             with self._lock:
@@ -607,6 +613,7 @@ class WebSocketTransport:
             raise errors.Timeout("timed out opening the chat websocket")
         abort = getattr(self._connect_fn, "abort", None)
         done = threading.Event()
+        dog: Optional[threading.Thread] = None
         if abort is not None:
 
             def watchdog() -> None:
@@ -614,7 +621,8 @@ class WebSocketTransport:
                     while not done.wait(0.05):  # until the connect function gives up
                         abort()
 
-            threading.Thread(target=watchdog, name="caiclient-ws-watchdog", daemon=True).start()
+            dog = threading.Thread(target=watchdog, name="caiclient-ws-watchdog", daemon=True)
+            dog.start()
         failure: Optional[errors.CaiError] = None
         sock: Any = None
         try:
@@ -629,6 +637,8 @@ class WebSocketTransport:
             )
         finally:
             done.set()
+            if dog is not None:
+                dog.join(1.0)
         if failure is not None:
             if self._closed:
                 failure = errors.CaiError("the session is closed")
