@@ -30,10 +30,13 @@ from caiclient.cli._session import Context
 COMMAND_MODULES = (
     "demo",
     "chat",
+    "chats",
     "search",
     "character",
+    "voices",
     "export",
     "tts",
+    "completion",
     "emulator",
 )
 
