@@ -53,6 +53,16 @@ def parse_ws_token(cookie_header: str) -> Optional[str]:
     return None
 
 
+def _cookie_values(cookie_header: str) -> dict:
+    """The ``name=value`` pairs of a ``Cookie`` header (last one wins)."""
+    out = {}
+    for part in cookie_header.split(";"):
+        name, sep, value = part.strip().partition("=")
+        if sep and name.strip():
+            out[name.strip()] = value.strip().strip('"')
+    return out
+
+
 def _obj(value: Any) -> dict:
     """``value`` if it is a JSON object, else an empty dict."""
     return value if isinstance(value, dict) else {}
@@ -149,7 +159,6 @@ def _chat_id_of(command: str, payload: dict) -> Optional[str]:
     return value if isinstance(value, str) and value else None
 
 
-
 def _owned_turn(ctx: Any, user: dict, payload: dict) -> tuple:
     """``(chat, turn)`` named by ``payload.turn_key``, if the user owns the chat."""
     tk = _obj(payload.get("turn_key"))
@@ -161,6 +170,7 @@ def _owned_turn(ctx: Any, user: dict, payload: dict) -> tuple:
     if turn is None:
         raise FlowError("turn not found", 404)
     return chat, turn
+
 
 class Flow:
     """Sends the frames of one command: echoes ``request_id``, applies faults."""
@@ -487,6 +497,13 @@ async def handler(request: web.Request) -> web.StreamResponse:
             status=403,
             content_type="application/json",
         )
+    refusal = ctx.faults.take_ws_handshake(
+        _cookie_values(cookie), request.headers.get("User-Agent", "")
+    )
+    if refusal is not None:
+        # A valid token, refused anyway (a fault: the service's edge does this, issue 16).
+        ctx.event("websocket handshake refused by a fault", reason=refusal)
+        return web.Response(text="Forbidden", status=403, content_type="text/plain")
     ws = web.WebSocketResponse(autoping=True, max_msg_size=8 * 1024 * 1024, compress=False)
     await ws.prepare(request)
     conn = Conn(ctx, ws, user, request.transport)
