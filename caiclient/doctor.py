@@ -16,7 +16,7 @@ wrong, a one-line hint.
 4. ``chat``: the chat socket opens, carries a ping and closes; nothing is sent
    that changes state.
 5. ``schema``: for a handful of read-only endpoints, what the service returned
-   compared with what the models read (:func:`caiclient.models._drift.find_drift`).
+   compared with what the models read (``caiclient.models._drift.find_drift``).
 
 Nothing is written anywhere. The report names the library and Python versions
 and the hosts, never the token, never message content and never ids of the
@@ -464,7 +464,7 @@ class _Doctor:
                     "fail",
                     f"{name} answered with an anti-bot page ({exc.kind}) instead of JSON",
                     _block_hint(exc.kind),
-                    details + [f"{name}: HTML ({exc.kind}, HTTP {exc.status})"],
+                    [*details, f"{name}: HTML ({exc.kind}, HTTP {exc.status})"],
                 )
                 return
             except errors.APIError as exc:  # any JSON answer means no HTML wall

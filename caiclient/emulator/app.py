@@ -265,9 +265,11 @@ def _drifted(resp: web.Response, changes: list) -> web.Response:
     except ValueError:
         return resp
     apply_drift(body, changes)
+    kept = {
+        k: v for k, v in resp.headers.items() if k.lower() not in ("content-type", "content-length")
+    }
     return web.Response(
-        text=dumps(body), status=resp.status, content_type="application/json",
-        headers={k: v for k, v in resp.headers.items() if k.lower() not in ("content-type", "content-length")},
+        text=dumps(body), status=resp.status, content_type="application/json", headers=kept
     )
 
 

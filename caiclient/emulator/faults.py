@@ -208,7 +208,7 @@ class Faults:
     ) -> None:
         """Change the JSON that matching routes answer with, as the service does without notice.
 
-        ``op`` is one of :data:`DRIFT_OPS` (see :class:`Drift`); e.g.
+        ``op`` is one of ``DRIFT_OPS`` (``rename``, ``drop``, ``retype``, ``add``); e.g.
         ``drift("/plus/chat/user/", "retype", "user.user.username")`` or
         ``drift("/neo/turns/", "rename", "turns.*.author", "writer")``.
         ``times=None`` means until cleared.

@@ -107,8 +107,10 @@ def _is_model(tp: Any) -> bool:
     return isinstance(tp, type) and issubclass(tp, Model)
 
 
-def _lookup(data: Mapping[str, Any], keys: Sequence[Tuple[str, ...]]) -> Tuple[Any, Tuple[str, ...], bool]:
-    """The first present, non-null value of ``keys``, the key used, and whether any key was present."""
+def _lookup(
+    data: Mapping[str, Any], keys: Sequence[Tuple[str, ...]]
+) -> Tuple[Any, Tuple[str, ...], bool]:
+    """The first present, non-null value of ``keys``, the key used, and whether any was present."""
     present = False
     for key in keys:
         node: Any = data
@@ -128,7 +130,7 @@ def _lookup(data: Mapping[str, Any], keys: Sequence[Tuple[str, ...]]) -> Tuple[A
 def _default_of(f: Any) -> Any:
     default = f.default
     if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
-        return default.factory()  # type: ignore[call-arg]
+        return default.factory()
     return default
 
 
@@ -167,7 +169,7 @@ def find_drift(cls: type, data: Any, path: Optional[str] = None) -> List[Drift]:
     if not isinstance(data, Mapping):
         return [Drift(where, "retyped", expected=cls.__name__, got=json_type(data))]
     try:
-        parsed = parse(cls, data, path=where)  # type: ignore[type-var]
+        parsed: Any = parse(cls, data, path=where)
     except ParseError as exc:
         return [Drift(exc.path or where, "missing_required", expected="field")]
     out: List[Drift] = []
@@ -232,8 +234,11 @@ def _check_value(tp: Any, value: Any, got: Any, default: Any, path: str) -> List
                 found.extend(find_drift(item_t, item, f"{path}[{i}]"))
             return found
         if isinstance(got, (list, tuple)) and len(got) < len(value):
-            return [Drift(path, "retyped", expected=_type_name(inner), got="array with unusable items")]
+            return [
+                Drift(path, "retyped", expected=_type_name(inner), got="array with unusable items")
+            ]
         return []
-    if got is None or (got == default and not _same_as_default(value, default)):
+    fell_back = got is None or got == default
+    if fell_back and not _same_as_default(value, None if got is None else default):
         return [Drift(path, "retyped", expected=_type_name(inner), got=json_type(value))]
     return []
