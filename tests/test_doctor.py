@@ -311,6 +311,21 @@ def test_cli_guest_never_prompts(
 # ------------------------------------------------------------------ the pieces
 
 
+def test_token_and_block_errors_point_to_the_doctor(cai_emulator: Emulator) -> None:
+    s = session_for(cai_emulator, "0" * 40)
+    try:
+        with pytest.raises(errors.AuthenticationError) as auth:
+            s.account.me()
+        cai_emulator.faults.html_block("/plus/")
+        with pytest.raises(errors.BlockedError) as blocked:
+            s.account.me()
+    finally:
+        s.close()
+    for err in (auth.value, blocked.value):
+        assert str(err).endswith("; run `caiclient doctor` to see why (docs: Troubleshooting)")
+    assert "caiclient doctor" not in str(errors.NotFound("x", status=404))
+
+
 def test_diagnose_checks_its_arguments(cai_session: Any) -> None:
     for bad in (0, -1, math.nan, math.inf, "5", True):
         with pytest.raises(errors.ValidationError):

@@ -292,7 +292,7 @@ def _drifted(resp: web.Response, changes: list) -> web.Response:
     if resp.content_type != "application/json" or not isinstance(resp.body, bytes):
         return resp
     try:
-        body = json.loads(resp.body)
+        body = loads(resp.body)
     except ValueError:
         return resp
     apply_drift(body, changes)
