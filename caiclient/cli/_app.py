@@ -30,6 +30,7 @@ from caiclient.cli._session import Context
 COMMAND_MODULES = (
     "demo",
     "chat",
+    "room",
     "search",
     "character",
     "export",

@@ -37,6 +37,16 @@ AUTH_HINT = (
 BAD_TOKEN_HINT = "check CAI_TOKEN / --token-file (the token may be wrong or expired)"
 
 
+def install_hint(extra: str) -> str:
+    """How to install an extra, from PyPI or from a checkout of the source."""
+    return f"pip install 'caiclient[{extra}]' (from a checkout: pip install '.[{extra}]')"
+
+
+def needs_extra(what: str, extra: str) -> CliError:
+    """The error for a command that needs an extra that is not installed."""
+    return CliError(f"{what} needs the {extra} extra", EXIT_USAGE, hint=install_hint(extra))
+
+
 class CliError(Exception):
     """An expected failure of the command: one line on stderr and an exit code.
 

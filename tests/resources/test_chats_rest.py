@@ -170,7 +170,7 @@ def test_latest(session, rsps, body, expected):
 
 def test_histories(session, rsps):
     rsps.post(
-        f"{PLUS}/chat/character/histories/",
+        f"{PLUS}/chat/character/histories_v2/",
         match=[matchers.json_params_matcher({"external_id": CHAR_ID, "number": 7})],
         json={
             "histories": [
@@ -207,7 +207,7 @@ def test_histories(session, rsps):
 
 def test_histories_default_amount_is_50(session, rsps):
     rsps.post(
-        f"{PLUS}/chat/character/histories/",
+        f"{PLUS}/chat/character/histories_v2/",
         match=[matchers.json_params_matcher({"external_id": CHAR_ID, "number": 50})],
         json={"histories": []},
     )
@@ -659,8 +659,8 @@ def test_get_retried_after_503(session, rsps, sleeps):
 
 
 def test_histories_post_is_retried_as_a_read(session, rsps, sleeps):
-    rsps.post(f"{PLUS}/chat/character/histories/", status=503, json={})
-    rsps.post(f"{PLUS}/chat/character/histories/", json={"histories": []})
+    rsps.post(f"{PLUS}/chat/character/histories_v2/", status=503, json={})
+    rsps.post(f"{PLUS}/chat/character/histories_v2/", json={"histories": []})
     assert session.chats.histories(CHAR_ID) == []
     assert len(sleeps) == 1
 
