@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "demo",
     "chat",
     "chats",
+    "room",
     "search",
     "character",
     "voices",
@@ -38,6 +39,7 @@ COMMAND_MODULES = (
     "tts",
     "completion",
     "emulator",
+    "doctor",
 )
 
 
