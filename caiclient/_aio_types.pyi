@@ -20,9 +20,18 @@ class AsyncAccount:
         """Your account's profile (``GET plus /chat/user/``)."""
     async def settings(self) -> caiclient.models.Settings:
         """Your settings: default persona, per-character persona and voice overrides."""
-    async def update(self, *, name: typing.Optional[str] = ..., username: typing.Optional[str] = ..., bio: typing.Optional[str] = ..., avatar_rel_path: typing.Optional[str] = ...) -> caiclient.models.Account:
+    async def update(
+        self,
+        *,
+        name: typing.Optional[str] = ...,
+        username: typing.Optional[str] = ...,
+        bio: typing.Optional[str] = ...,
+        avatar_rel_path: typing.Optional[str] = ...,
+    ) -> caiclient.models.Account:
         """Change your display name, username, bio or avatar; returns the updated account."""
-    async def update_settings(self, change: typing.Callable[[typing.Dict[str, typing.Any]], None]) -> caiclient.models.Settings:
+    async def update_settings(
+        self, change: typing.Callable[[typing.Dict[str, typing.Any]], None]
+    ) -> caiclient.models.Settings:
         """Read your settings, let ``change`` edit the raw dict in place, write them back."""
     async def upvoted_characters(self) -> typing.List[caiclient.models.Character]:
         """The characters you liked."""
@@ -31,7 +40,9 @@ class AsyncAccount:
 
 class AsyncPersonas:
     """Async face of :class:`caiclient.resources.personas.Personas`."""
-    async def create(self, name: str, definition: str = ..., *, avatar_rel_path: str = ...) -> caiclient.models.Persona:
+    async def create(
+        self, name: str, definition: str = ..., *, avatar_rel_path: str = ...
+    ) -> caiclient.models.Persona:
         """Create a persona (``name`` 3-20 characters, ``definition`` at most 750)."""
     async def delete(self, persona_id: str) -> None:
         """Delete (archive) a persona."""
@@ -41,9 +52,18 @@ class AsyncPersonas:
         """All your personas."""
     async def set_default(self, persona_id: typing.Optional[str]) -> caiclient.models.Settings:
         """Make a persona your default (``None`` for no default). Returns the new settings."""
-    async def set_for_character(self, character_id: str, persona_id: typing.Optional[str]) -> caiclient.models.Settings:
+    async def set_for_character(
+        self, character_id: str, persona_id: typing.Optional[str]
+    ) -> caiclient.models.Settings:
         """Use a persona with one character (``None`` removes the override)."""
-    async def update(self, persona_id: str, *, name: typing.Optional[str] = ..., definition: typing.Optional[str] = ..., avatar_rel_path: typing.Optional[str] = ...) -> caiclient.models.Persona:
+    async def update(
+        self,
+        persona_id: str,
+        *,
+        name: typing.Optional[str] = ...,
+        definition: typing.Optional[str] = ...,
+        avatar_rel_path: typing.Optional[str] = ...,
+    ) -> caiclient.models.Persona:
         """Change a persona; arguments left out keep their value. Returns the updated persona."""
 
 class AsyncUsers:
@@ -63,7 +83,19 @@ class AsyncCharacters:
         """The curated categories and their characters (works for guests)."""
     async def categories(self) -> typing.List[str]:
         """The names of the character categories (works for guests)."""
-    async def create(self, name: str, greeting: str, *, title: str = ..., description: str = ..., definition: str = ..., copyable: bool = ..., visibility: str = ..., avatar_rel_path: str = ..., default_voice_id: str = ...) -> caiclient.models.Character:
+    async def create(
+        self,
+        name: str,
+        greeting: str,
+        *,
+        title: str = ...,
+        description: str = ...,
+        definition: str = ...,
+        copyable: bool = ...,
+        visibility: str = ...,
+        avatar_rel_path: str = ...,
+        default_voice_id: str = ...,
+    ) -> caiclient.models.Character:
         """Create a character."""
     async def featured(self) -> typing.List[caiclient.models.Character]:
         """The characters the service features (works for guests)."""
@@ -83,7 +115,21 @@ class AsyncCharacters:
         """Use a voice for a character's speech (``None`` removes your override)."""
     async def similar(self, character_id: str) -> typing.List[caiclient.models.Character]:
         """Characters similar to one (works for guests)."""
-    async def update(self, character_id: str, *, name: typing.Optional[str] = ..., greeting: typing.Optional[str] = ..., title: typing.Optional[str] = ..., description: typing.Optional[str] = ..., definition: typing.Optional[str] = ..., copyable: typing.Optional[bool] = ..., visibility: typing.Optional[str] = ..., avatar_rel_path: typing.Optional[str] = ..., default_voice_id: typing.Optional[str] = ..., archived: bool = ...) -> caiclient.models.Character:
+    async def update(
+        self,
+        character_id: str,
+        *,
+        name: typing.Optional[str] = ...,
+        greeting: typing.Optional[str] = ...,
+        title: typing.Optional[str] = ...,
+        description: typing.Optional[str] = ...,
+        definition: typing.Optional[str] = ...,
+        copyable: typing.Optional[bool] = ...,
+        visibility: typing.Optional[str] = ...,
+        avatar_rel_path: typing.Optional[str] = ...,
+        default_voice_id: typing.Optional[str] = ...,
+        archived: bool = ...,
+    ) -> caiclient.models.Character:
         """Change one of your characters; arguments left out keep their value."""
     async def vote(self, character_id: str, vote: typing.Optional[bool]) -> None:
         """Like (``True``), dislike (``False``) or remove your vote (``None``)."""
@@ -94,59 +140,99 @@ class AsyncChats:
         """Archive a chat (it leaves your lists but keeps its history)."""
     async def available_models(self) -> typing.Dict[str, typing.Any]:
         """The chat models you may pick."""
-    async def conversation(self, character_id: str, chat_id: typing.Optional[str] = ...) -> AsyncConversation:
+    async def conversation(
+        self, character_id: str, chat_id: typing.Optional[str] = ...
+    ) -> AsyncConversation:
         """A handle on one chat for scripts: ``conv.send("hi")``."""
     async def copy(self, chat_id: str, end_turn_id: str) -> str:
         """Copy a chat up to (and including) one turn; returns the new chat's id."""
-    async def create(self, character_id: str, greeting: bool = ..., *, model_type: typing.Optional[str] = ...) -> typing.Tuple[caiclient.models.Chat, typing.Optional[caiclient.models.Turn]]:
+    async def create(
+        self, character_id: str, greeting: bool = ..., *, model_type: typing.Optional[str] = ...
+    ) -> typing.Tuple[caiclient.models.Chat, typing.Optional[caiclient.models.Turn]]:
         """Start a new chat with a character; returns the chat and its greeting."""
     async def delete_turns(self, chat_id: str, turn_ids: typing.Sequence[str]) -> None:
         """Delete messages (turns) from a chat."""
-    async def edit(self, chat_id: str, turn_id: str, candidate_id: str, text: str) -> caiclient.models.Turn:
+    async def edit(
+        self, chat_id: str, turn_id: str, candidate_id: str, text: str
+    ) -> caiclient.models.Turn:
         """Replace the text of a candidate (yours or the character's); returns the turn."""
     async def get(self, chat_id: str) -> caiclient.models.Chat:
         """One chat by id."""
     async def hide_recent(self, character_id: str) -> None:
         """Remove a character from your recent chats (the chats themselves stay)."""
-    async def histories(self, character_id: str, amount: int = ...) -> typing.List[caiclient.models.ChatHistory]:
+    async def histories(
+        self, character_id: str, amount: int = ...
+    ) -> typing.List[caiclient.models.ChatHistory]:
         """Your legacy (chat v1) conversations with a character, with preview messages."""
     async def latest(self, character_id: str) -> typing.Optional[caiclient.models.Chat]:
         """Your most recent chat with a character, or ``None``."""
-    async def list(self, character_id: str, *, preview_turns: int = ...) -> typing.List[caiclient.models.Chat]:
+    async def list(
+        self, character_id: str, *, preview_turns: int = ...
+    ) -> typing.List[caiclient.models.Chat]:
         """Your chats with a character, newest first, each with its last turns."""
-    async def migrate(self, history_id: str, *, wait: bool = ..., timeout: float = ..., poll_interval: float = ...) -> caiclient.models.Migration:
+    async def migrate(
+        self, history_id: str, *, wait: bool = ..., timeout: float = ..., poll_interval: float = ...
+    ) -> caiclient.models.Migration:
         """Migrate a legacy (chat v1) history to a chat v2."""
-    async def page(self, chat_id: str, next_token: typing.Optional[str] = ..., *, pinned_only: bool = ...) -> caiclient.models.TurnPage:
+    async def page(
+        self, chat_id: str, next_token: typing.Optional[str] = ..., *, pinned_only: bool = ...
+    ) -> caiclient.models.TurnPage:
         """One page of a chat's turns, newest first, and the token of the next page."""
     async def pin(self, chat_id: str, turn_id: str) -> caiclient.models.Turn:
         """Pin a turn (pinned turns are kept in the character's memory); returns the turn."""
     async def pinned(self, chat_id: str) -> typing.List[caiclient.models.Turn]:
         """The pinned turns of a chat (all pages), newest first."""
-    async def rate(self, chat_id: str, turn_id: str, candidate_id: str, rating: typing.Union[int, str]) -> caiclient.models.Annotation:
+    async def rate(
+        self, chat_id: str, turn_id: str, candidate_id: str, rating: typing.Union[int, str]
+    ) -> caiclient.models.Annotation:
         """Rate a reply: 0-4 stars (an int) or a label such as ``"funny"``."""
-    async def recent(self, character_id: typing.Optional[str] = ...) -> typing.List[caiclient.models.Chat]:
+    async def recent(
+        self, character_id: typing.Optional[str] = ...
+    ) -> typing.List[caiclient.models.Chat]:
         """Your recent chats (with every character, or with one)."""
-    async def regenerate(self, character_id: str, chat_id: str, turn_id: str) -> caiclient.models.Turn:
+    async def regenerate(
+        self, character_id: str, chat_id: str, turn_id: str
+    ) -> caiclient.models.Turn:
         """Ask for another reply to a character's turn; returns the turn with the new candidate."""
     async def rename(self, chat_id: str, name: str) -> None:
         """Give a chat a name."""
-    async def send(self, character_id: str, chat_id: str, text: str, *, image_rel_path: typing.Optional[str] = ...) -> caiclient.models.Turn:
+    async def send(
+        self,
+        character_id: str,
+        chat_id: str,
+        text: str,
+        *,
+        image_rel_path: typing.Optional[str] = ...,
+    ) -> caiclient.models.Turn:
         """Send a message and return the character's complete reply."""
     async def set_model(self, chat_id: str, model_type: str) -> None:
         """Pick the model a chat uses (e.g. ``"MODEL_TYPE_SMART"``)."""
     async def set_primary_candidate(self, chat_id: str, turn_id: str, candidate_id: str) -> None:
         """Choose which candidate of a turn the chat continues from."""
-    def stream(self, character_id: str, chat_id: str, text: str, *, image_rel_path: typing.Optional[str] = ...) -> caiclient.aio.AsyncReplyStream:
+    def stream(
+        self,
+        character_id: str,
+        chat_id: str,
+        text: str,
+        *,
+        image_rel_path: typing.Optional[str] = ...,
+    ) -> caiclient.aio.AsyncReplyStream:
         """Send a message and stream the reply as growing :class:`~caiclient.models.Turn` snapshots."""
-    def stream_regenerate(self, character_id: str, chat_id: str, turn_id: str) -> caiclient.aio.AsyncReplyStream:
+    def stream_regenerate(
+        self, character_id: str, chat_id: str, turn_id: str
+    ) -> caiclient.aio.AsyncReplyStream:
         """Ask for another reply (a new candidate) to a character's turn, streamed."""
-    def turns(self, chat_id: str, *, pinned_only: bool = ...) -> caiclient.aio.AsyncIteratorStream[caiclient.models.Turn]:
+    def turns(
+        self, chat_id: str, *, pinned_only: bool = ...
+    ) -> caiclient.aio.AsyncIteratorStream[caiclient.models.Turn]:
         """Every turn of a chat, newest first, fetched one page at a time as you iterate."""
     async def unarchive(self, chat_id: str) -> None:
         """Bring an archived chat back."""
     async def unpin(self, chat_id: str, turn_id: str) -> caiclient.models.Turn:
         """Unpin a turn; returns the turn."""
-    async def unrate(self, chat_id: str, turn_id: str, candidate_id: str, annotation_id: str) -> None:
+    async def unrate(
+        self, chat_id: str, turn_id: str, candidate_id: str, annotation_id: str
+    ) -> None:
         """Remove a rating made with :meth:`rate`."""
 
 class AsyncVoices:
@@ -165,9 +251,25 @@ class AsyncVoices:
         """Search public voices by name (works for guests)."""
     async def system(self) -> typing.List[caiclient.models.Voice]:
         """The service's built-in voices (works for guests)."""
-    async def update(self, voice_id: str, *, name: typing.Optional[str] = ..., description: typing.Optional[str] = ..., visibility: typing.Optional[str] = ...) -> caiclient.models.Voice:
+    async def update(
+        self,
+        voice_id: str,
+        *,
+        name: typing.Optional[str] = ...,
+        description: typing.Optional[str] = ...,
+        visibility: typing.Optional[str] = ...,
+    ) -> caiclient.models.Voice:
         """Change a voice you own; arguments left out keep their value."""
-    async def upload(self, audio: typing.Union[bytes, bytearray, str, os.PathLike, typing.IO[bytes]], name: str, *, description: str = ..., visibility: str = ..., gender: str = ..., preview_text: str = ...) -> caiclient.models.Voice:
+    async def upload(
+        self,
+        audio: typing.Union[bytes, bytearray, str, os.PathLike, typing.IO[bytes]],
+        name: str,
+        *,
+        description: str = ...,
+        visibility: str = ...,
+        gender: str = ...,
+        preview_text: str = ...,
+    ) -> caiclient.models.Voice:
         """Create a voice from an audio sample (bytes, a path or a binary file)."""
 
 class AsyncMedia:
@@ -178,9 +280,16 @@ class AsyncMedia:
         """A message (one candidate of a turn) read aloud by a voice, as audio bytes."""
     async def speech_url(self, chat_id: str, turn_id: str, candidate_id: str, voice_id: str) -> str:
         """The URL of a message read aloud by a voice (see :meth:`speech`)."""
-    async def upload_avatar(self, image: typing.Union[bytes, bytearray, str, os.PathLike, typing.IO[bytes]], *, check: bool = ...) -> caiclient.models.Avatar:
+    async def upload_avatar(
+        self,
+        image: typing.Union[bytes, bytearray, str, os.PathLike, typing.IO[bytes]],
+        *,
+        check: bool = ...,
+    ) -> caiclient.models.Avatar:
         """Upload an image (bytes, a path or a binary file) to use as an avatar."""
-    async def upload_image(self, image: typing.Union[bytes, bytearray, str, os.PathLike, typing.IO[bytes]]) -> str:
+    async def upload_image(
+        self, image: typing.Union[bytes, bytearray, str, os.PathLike, typing.IO[bytes]]
+    ) -> str:
         """Upload an image (bytes, a path or a binary file); returns its relative path."""
 
 class AsyncConversation:

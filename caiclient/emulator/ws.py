@@ -149,7 +149,6 @@ def _chat_id_of(command: str, payload: dict) -> Optional[str]:
     return value if isinstance(value, str) and value else None
 
 
-
 def _owned_turn(ctx: Any, user: dict, payload: dict) -> tuple:
     """``(chat, turn)`` named by ``payload.turn_key``, if the user owns the chat."""
     tk = _obj(payload.get("turn_key"))
@@ -161,6 +160,7 @@ def _owned_turn(ctx: Any, user: dict, payload: dict) -> tuple:
     if turn is None:
         raise FlowError("turn not found", 404)
     return chat, turn
+
 
 class Flow:
     """Sends the frames of one command: echoes ``request_id``, applies faults."""
