@@ -46,8 +46,10 @@ class Characters(Resource):
         cid = v.identifier(character_id, "character_id")
         url = self._neo("/character/v1/get_character_info")
         body = self._call("POST", url, json={"external_id": cid}, account=False, idempotent=True)
-        if (isinstance(body, dict) and body.get("status") == "NOT_OK") or not (
-            isinstance(body, dict) and isinstance(body.get("character"), dict)
+        if (
+            (isinstance(body, dict)
+            and body.get("status") == "NOT_OK")
+            or not (isinstance(body, dict) and isinstance(body.get("character"), dict))
         ):
             raise errors.NotFound(
                 (body.get("error") if isinstance(body, dict) else None)
