@@ -7,6 +7,15 @@
 
 from caiclient import errors, models
 from caiclient._version import __version__
+from caiclient.auth import (
+    AddressRefused,
+    Auth,
+    LinkExpired,
+    LoginBlocked,
+    LoginError,
+    LoginTimeout,
+    login,
+)
 from caiclient.endpoints import Endpoints
 from caiclient.errors import (
     APIError,
@@ -46,6 +55,8 @@ from caiclient.transport.http import RetryPolicy
 __all__ = [
     "APIError",
     "Account",
+    "AddressRefused",
+    "Auth",
     "AuthRequiredError",
     "AuthenticationError",
     "Avatar",
@@ -59,6 +70,10 @@ __all__ = [
     "ContentFiltered",
     "Endpoints",
     "GenerationError",
+    "LinkExpired",
+    "LoginBlocked",
+    "LoginError",
+    "LoginTimeout",
     "NetworkError",
     "NotFound",
     "ParseError",
@@ -77,5 +92,6 @@ __all__ = [
     "Voice",
     "__version__",
     "errors",
+    "login",
     "models",
 ]

@@ -59,6 +59,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from caiclient._aio_types import (
         AsyncAccount,
+        AsyncAuth,
         AsyncCharacters,
         AsyncChats,
         AsyncMedia,
@@ -76,7 +77,16 @@ C = TypeVar("C", bound="Client")
 _SENTINEL: Any = object()
 DEFAULT_MAX_WORKERS = 64
 
-RESOURCE_NAMES = ("account", "personas", "users", "characters", "chats", "voices", "media")
+RESOURCE_NAMES = (
+    "account",
+    "personas",
+    "users",
+    "characters",
+    "chats",
+    "voices",
+    "media",
+    "auth",
+)
 
 
 class _Runner:
@@ -275,7 +285,8 @@ def return_kind(method: Callable[..., Any]) -> Optional[str]:
     """What a sync method returns, for the async face.
 
     ``"reply"`` (a ReplyStream), ``"iterator"``, ``"handle"`` (see
-    :func:`is_handle`) or ``None`` (a plain value).
+    :func:`is_handle`), ``"session"`` (a new Session: the async face returns
+    a :class:`Client` over it) or ``None`` (a plain value).
     """
     try:
         hints = typing.get_type_hints(method)
@@ -289,6 +300,8 @@ def return_kind(method: Callable[..., Any]) -> Optional[str]:
         return "iterator"
     if is_handle(ret):
         return "handle"
+    if isinstance(ret, type) and issubclass(ret, Session):
+        return "session"
     return None
 
 
@@ -337,6 +350,13 @@ class AsyncResource:
                 return AsyncResource(self._runner, await self._runner.run(attr, *args, **kwargs))
 
             wrapped = handle
+        elif kind == "session":
+
+            @functools.wraps(attr)
+            async def client(*args: Any, **kwargs: Any) -> Client:
+                return Client.wrap(await self._runner.run(attr, *args, **kwargs))
+
+            wrapped = client
         else:
 
             @functools.wraps(attr)
@@ -476,6 +496,11 @@ class Client:
     def media(self) -> AsyncMedia:
         """Async :attr:`caiclient.Session.media`."""
         return self._resource("media")
+
+    @property
+    def auth(self) -> AsyncAuth:
+        """Async :attr:`caiclient.Session.auth` (its ``login`` returns a new Client)."""
+        return self._resource("auth")
 
     # Session-level members.
 

@@ -35,6 +35,9 @@ class Endpoints:
         ws: the chat websocket (``wss://neo.character.ai/ws/``).
         web: the website's tRPC API (``https://character.ai``).
         cdn: the static image CDN (``https://characterai.io``).
+        identity: Google's identity host, which turns the code of an email
+            sign-in link into a Google identity token (the email-link login,
+            :mod:`caiclient.auth`). It never receives the API token.
     """
 
     plus: str = attrs.field(default="https://plus.character.ai", converter=_strip)
@@ -42,17 +45,19 @@ class Endpoints:
     ws: str = "wss://neo.character.ai/ws/"
     web: str = attrs.field(default="https://character.ai", converter=_strip)
     cdn: str = attrs.field(default="https://characterai.io", converter=_strip)
+    identity: str = attrs.field(default="https://identitytoolkit.googleapis.com", converter=_strip)
 
     def __attrs_post_init__(self) -> None:
-        for name in ("plus", "neo", "ws", "web", "cdn"):
+        for name in ("plus", "neo", "ws", "web", "cdn", "identity"):
             _check_base(name, getattr(self, name))
 
     @classmethod
     def for_emulator(cls, url: str) -> Endpoints:
         """Endpoints of an emulator listening at ``url`` (e.g. ``http://127.0.0.1:8765``).
 
-        The hosts map to ``/plus``, ``/neo``, ``/web`` and ``/cdn`` and the
-        websocket to ``/neo/ws/`` on the same port.
+        The hosts map to ``/plus``, ``/neo``, ``/web``, ``/cdn`` and
+        ``/google`` (the identity host) and the websocket to ``/neo/ws/`` on
+        the same port.
         """
         base = _strip(url)
         parts = urlsplit(base)
@@ -65,6 +70,7 @@ class Endpoints:
             ws=f"{ws_scheme}://{parts.netloc}{parts.path}/neo/ws/",
             web=f"{base}/web",
             cdn=f"{base}/cdn",
+            identity=f"{base}/google",
         )
 
     def is_service_url(self, url: str) -> bool:

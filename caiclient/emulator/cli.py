@@ -118,6 +118,7 @@ def main(argv: Optional[list] = None, stop: Optional[threading.Event] = None) ->
     except Exception as e:
         print(f"cannot start the emulator: {e}", file=sys.stderr)
         return 1
+    emu.outbox.subscribe(lambda mail: print(f"login link for {mail.to}: {mail.link}", flush=True))
     try:
         _apply_faults(emu, args)
         print(f"Character.AI emulator listening on {emu.url}")
