@@ -150,6 +150,47 @@ class AsyncChats:
     async def unrate(self, chat_id: str, turn_id: str, candidate_id: str, annotation_id: str) -> None:
         """Remove a rating made with :meth:`rate`."""
 
+class AsyncRooms:
+    """Async face of :class:`caiclient.resources.rooms.Rooms`."""
+    async def add_character(self, room_id: str, character_id: str) -> None:
+        """Bring a character into a room."""
+    async def create(self, name: str, character_ids: typing.Sequence[str], *, greeting: bool = ..., anyone_can_join: bool = ...) -> caiclient.models.Room:
+        """Create a room with these characters; ``name`` becomes its title."""
+    async def delete(self, room_id: str) -> None:
+        """Delete a room you own (for every member)."""
+    async def edit(self, room_id: str, turn_id: str, candidate_id: str, text: str) -> caiclient.models.Turn:
+        """Replace the text of a candidate in a room (yours or a character's); returns the turn."""
+    async def get(self, room_id: str) -> caiclient.models.Room:
+        """One of your rooms by id (:class:`~caiclient.errors.NotFound` if you are not in it)."""
+    async def join(self, join_token: str) -> caiclient.models.Room:
+        """Join a room by its invite code (``room.join_token`` of a room someone shared)."""
+    async def leave(self, room_id: str) -> None:
+        """Leave a room you joined (its owner deletes it with :meth:`delete` instead)."""
+    async def list(self) -> typing.List[caiclient.models.Room]:
+        """Your rooms (those you created or joined)."""
+    def listen(self, room_id: str, *, timeout: float = ..., include_own: bool = ..., partial: bool = ...) -> caiclient.aio.AsyncIteratorStream[caiclient.models.Turn]:
+        """The turns others add to a room (people and characters), as they arrive."""
+    async def page(self, room_id: str, next_token: typing.Optional[str] = ...) -> caiclient.models.TurnPage:
+        """One page of a room's turns, newest first, and the token of the next page."""
+    async def regenerate(self, room_id: str, turn_id: str, character_id: str) -> caiclient.models.Turn:
+        """Ask for another answer to a character's turn; returns the turn with it."""
+    async def remove_character(self, room_id: str, character_id: str) -> None:
+        """Take a character out of a room."""
+    async def rename(self, room_id: str, name: str) -> None:
+        """Give a room a new title."""
+    async def reply(self, room_id: str, character_id: typing.Optional[str] = ...) -> caiclient.models.Turn:
+        """Ask a character to answer (or let the service pick); returns the complete answer."""
+    async def reset(self, room_id: str) -> caiclient.models.Turn:
+        """Start the room's memory afresh (a context-reset turn); returns that turn."""
+    async def send(self, room_id: str, text: str, *, image_rel_path: typing.Optional[str] = ...) -> caiclient.models.Turn:
+        """Post your message into a room; returns it as the room stored it."""
+    def stream_regenerate(self, room_id: str, turn_id: str, character_id: str) -> caiclient.aio.AsyncReplyStream:
+        """Ask for another answer (a new candidate) to a character's turn, streamed."""
+    def stream_reply(self, room_id: str, character_id: typing.Optional[str] = ...) -> caiclient.aio.AsyncReplyStream:
+        """Ask a character to answer in the room, streamed as growing Turn snapshots."""
+    def turns(self, room_id: str) -> caiclient.aio.AsyncIteratorStream[caiclient.models.Turn]:
+        """Every turn of a room, newest first, fetched one page at a time as you iterate."""
+
 class AsyncVoices:
     """Async face of :class:`caiclient.resources.voices.Voices`."""
     async def delete(self, voice_id: str) -> None:

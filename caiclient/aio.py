@@ -64,6 +64,7 @@ if TYPE_CHECKING:  # pragma: no cover
         AsyncChats,
         AsyncMedia,
         AsyncPersonas,
+        AsyncRooms,
         AsyncUsers,
         AsyncVoices,
     )
@@ -78,15 +79,8 @@ _SENTINEL: Any = object()
 DEFAULT_MAX_WORKERS = 64
 
 RESOURCE_NAMES = (
-    "account",
-    "personas",
-    "users",
-    "characters",
-    "chats",
-    "voices",
-    "media",
-    "auth",
-)
+    "account", "personas", "users", "characters", "chats", "rooms", "voices", "media", "auth",
+)  # fmt: skip
 
 
 class _Runner:
@@ -157,7 +151,11 @@ class AsyncIteratorStream(Generic[T]):
         return item
 
     def _wake(self) -> None:
-        """Make a running ``next()`` return soon (overridden for reply streams)."""
+        """Make a running ``next()`` return soon: an iterator whose ``close()`` may be
+        called from another thread (``threadsafe_close = True``) is closed now."""
+        it: Any = self._it
+        if it is not None and getattr(it, "threadsafe_close", False):
+            it.close()
 
     def _abandon(self) -> None:
         """Cancelled mid-``next()``: close in the background once the worker is free."""
@@ -486,6 +484,11 @@ class Client:
     def chats(self) -> AsyncChats:
         """Async :attr:`caiclient.Session.chats`."""
         return self._resource("chats")
+
+    @property
+    def rooms(self) -> AsyncRooms:
+        """Async :attr:`caiclient.Session.rooms`."""
+        return self._resource("rooms")
 
     @property
     def voices(self) -> AsyncVoices:

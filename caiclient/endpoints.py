@@ -35,6 +35,8 @@ class Endpoints:
         ws: the chat websocket (``wss://neo.character.ai/ws/``).
         web: the website's tRPC API (``https://character.ai``).
         cdn: the static image CDN (``https://characterai.io``).
+        rooms_ws: the group-chat socket, Centrifugo-style
+            (``wss://neo.character.ai/connection/websocket``; cainode.md 5.3).
         identity: Google's identity host, which turns the code of an email
             sign-in link into a Google identity token (the email-link login,
             :mod:`caiclient.auth`). It never receives the API token.
@@ -45,10 +47,11 @@ class Endpoints:
     ws: str = "wss://neo.character.ai/ws/"
     web: str = attrs.field(default="https://character.ai", converter=_strip)
     cdn: str = attrs.field(default="https://characterai.io", converter=_strip)
+    rooms_ws: str = "wss://neo.character.ai/connection/websocket"
     identity: str = attrs.field(default="https://identitytoolkit.googleapis.com", converter=_strip)
 
     def __attrs_post_init__(self) -> None:
-        for name in ("plus", "neo", "ws", "web", "cdn", "identity"):
+        for name in ("plus", "neo", "ws", "web", "cdn", "rooms_ws", "identity"):
             _check_base(name, getattr(self, name))
 
     @classmethod
@@ -56,8 +59,8 @@ class Endpoints:
         """Endpoints of an emulator listening at ``url`` (e.g. ``http://127.0.0.1:8765``).
 
         The hosts map to ``/plus``, ``/neo``, ``/web``, ``/cdn`` and
-        ``/google`` (the identity host) and the websocket to ``/neo/ws/`` on
-        the same port.
+        ``/google`` (the identity host) and the websockets to ``/neo/ws/`` and
+        ``/neo/connection/websocket`` on the same port.
         """
         base = _strip(url)
         parts = urlsplit(base)
@@ -70,6 +73,7 @@ class Endpoints:
             ws=f"{ws_scheme}://{parts.netloc}{parts.path}/neo/ws/",
             web=f"{base}/web",
             cdn=f"{base}/cdn",
+            rooms_ws=f"{ws_scheme}://{parts.netloc}{parts.path}/neo/connection/websocket",
             identity=f"{base}/google",
         )
 

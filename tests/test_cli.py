@@ -22,6 +22,9 @@ import pytest
 
 import caiclient
 from caiclient import cli
+from caiclient.cli import _session as cli_session
+from caiclient.cli import chat as cli_chat
+from caiclient.cli import export as cli_export
 from caiclient.emulator import Emulator
 
 SEED_CHAT = "0c5a7e10-5eed-4000-8000-00000000a1c0"  # alice's seeded chat with Ada (3 turns)
@@ -367,7 +370,7 @@ def test_chat_ctrl_c_exits_130(run: Callable[..., Result], monkeypatch: pytest.M
     def interrupt(self: Any) -> Optional[str]:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli.ChatRepl, "read_line", interrupt)
+    monkeypatch.setattr(cli_chat.ChatRepl, "read_line", interrupt)
     code, _, err = run("chat", ADA, "--chat", SEED_CHAT)
     assert code == 130
     assert "interrupted" in err and "Traceback" not in err
@@ -502,7 +505,7 @@ def test_export_failure_leaves_nothing_behind(
         raise OSError(28, "No space left on device")
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(cli._MarkdownRenderer, "tail", disk_full)
+        mp.setattr(cli_export._MarkdownRenderer, "tail", disk_full)
         code, _, err = run("export", SEED_CHAT, "-o", str(target))
     assert code == 1 and "error: No space left on device" in err
     assert target.read_text(encoding="utf-8") == "old content"
@@ -604,7 +607,7 @@ def test_getpass_prompt_when_interactive(
         asked.append(prompt)
         return cai_emulator.token
 
-    monkeypatch.setattr(cli.getpass, "getpass", fake_getpass)
+    monkeypatch.setattr(cli_session.getpass, "getpass", fake_getpass)
     code, out, _ = run("chat", ADA, "--chat", SEED_CHAT, token=None, stdin=TtyStdin("/quit\n"))
     assert code == 0 and len(asked) == 1 and "token" in asked[0]
     assert f"Continuing chat {SEED_CHAT}" in out

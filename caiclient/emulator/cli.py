@@ -69,6 +69,14 @@ def build_parser(prog: str = "python -m caiclient.emulator") -> argparse.Argumen
         metavar="FRAMES",
         help="close the websocket after FRAMES frames of the next command",
     )
+    p.add_argument(
+        "--fault-ws-handshake",
+        action="append",
+        default=[],
+        choices=("always", "no_rollout", "no_browser_ua"),
+        help="refuse websocket handshakes with 403: always, without the edge_rollout cookie, "
+        "or without a browser User-Agent (repeatable)",
+    )
     return p
 
 
@@ -91,6 +99,8 @@ def _apply_faults(emu, args: argparse.Namespace) -> None:
         f.malformed(prefix, kind=kind if sep and kind else "truncated")
     if args.fault_drop_socket_after is not None:
         f.drop_socket_after(args.fault_drop_socket_after)
+    for kind in args.fault_ws_handshake:
+        f.refuse_ws_handshake(kind)
 
 
 def main(argv: Optional[list] = None, stop: Optional[threading.Event] = None) -> int:

@@ -104,8 +104,11 @@ class Chats(Resource):
     ) -> TurnPage:
         """One page of a chat's turns, newest first, and the token of the next page.
 
-        Pass ``page.next_token`` back to get the following (older) page;
-        it is ``None`` on the last page.
+        Pass ``page.next_token`` back to get the following (older) page.
+        The service gives a token on every page that has turns, the last one
+        included; the end is a page with no turns (``next_token`` is then
+        ``None``). Older answers without a token on the last page are read the
+        same way.
         """
         seg = v.segment(chat_id, "chat_id")
         params: Dict[str, Any] = {}
@@ -141,7 +144,11 @@ class Chats(Resource):
             page = self.page(chat_id, token, pinned_only=pinned_only)
             yield from page.turns
             token = page.next_token
-            if not token or token in seen_tokens:
+            # The end: a page with no turns (the service's way: it gives a token on
+            # every page that has turns), no token (older answers), or a token seen
+            # before (a loop). The raw list is checked: pinned_only filters locally.
+            raw_turns = page.raw.get("turns")
+            if not raw_turns or not token or token in seen_tokens:
                 return
             seen_tokens.add(token)
 

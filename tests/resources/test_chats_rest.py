@@ -313,6 +313,30 @@ def test_turns_is_lazy_and_follows_next_token(session, rsps, last):
     assert all(c.request.headers["authorization"] == f"Token {TOKEN}" for c in rsps.calls)
 
 
+@pytest.mark.parametrize(
+    "end", [{}, {"turns": []}, {"turns": [], "meta": {"next_token": "T9"}}, {"meta": {}}]
+)
+def test_turns_stops_on_an_empty_page_after_a_token_on_the_last_page(session, rsps, end):
+    """The service gives a token on every page with turns; the end is a page with none."""
+    rsps.get(
+        f"{NEO}/turns/{CHAT_ID}/",
+        match=[no_query()],
+        json={"turns": [turn_json("a")], "meta": {"next_token": "T1"}},
+    )
+    rsps.get(
+        f"{NEO}/turns/{CHAT_ID}/",
+        match=[matchers.query_param_matcher({"next_token": "T1"}, strict_match=True)],
+        json={"turns": [turn_json("b")], "meta": {"next_token": "T2"}},
+    )
+    rsps.get(
+        f"{NEO}/turns/{CHAT_ID}/",
+        match=[matchers.query_param_matcher({"next_token": "T2"}, strict_match=True)],
+        json=end,
+    )
+    got = [t.turn_id for t in itertools.islice(session.chats.turns(CHAT_ID), 10)]
+    assert got == ["a", "b"] and len(rsps.calls) == 3
+
+
 def test_turns_stops_on_repeated_token(session, rsps):
     rsps.get(
         f"{NEO}/turns/{CHAT_ID}/",
