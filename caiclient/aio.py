@@ -445,6 +445,7 @@ class Client:
                 "max_workers must be a positive integer", field="max_workers"
             )
         self.session = session
+        self._max_workers = max_workers
         self._runner = _Runner(max_workers)
         self._resources: Dict[str, AsyncResource] = {}
         self._lock = threading.Lock()
@@ -526,6 +527,10 @@ class Client:
     def credentials(self) -> Credentials:
         """The client's secrets (immutable; the repr hides them)."""
         return self.session.credentials
+
+    def with_token(self: C, token: Optional[str]) -> C:
+        """A new Client with these settings and ``token`` (see ``Session.with_token``)."""
+        return type(self).wrap(self.session.with_token(token), max_workers=self._max_workers)
 
     def url(self, url: str) -> str:
         """Resolve ``"neo:/path"``-style URLs (no I/O); see :meth:`caiclient.Session.url`."""

@@ -222,6 +222,7 @@ class CredentialStore:
                 f"cannot read {self.path}: {exc.strerror or 'unreadable'}", path=self.path
             ) from None
         self._warn_if_open()
+        reason: Optional[str]
         try:
             data = json.loads(raw.decode("utf-8"))
         except UnicodeDecodeError:
@@ -231,7 +232,7 @@ class CredentialStore:
         else:
             reason = self._shape_problem(data)
             if reason is None:
-                return data  # type: ignore[no-any-return]
+                return dict(data)
         raise CredentialsError(
             f"{self.path} is not a valid caiclient credentials file: {reason}. It was left "
             "as it is: fix it, or move it away and run `caiclient login` again",
@@ -324,7 +325,9 @@ class CredentialStore:
 
     # -------------------------------------------------------------- the API
 
-    def load(self, profile: Optional[str] = None, target: Optional[str] = None) -> Optional[StoredLogin]:
+    def load(
+        self, profile: Optional[str] = None, target: Optional[str] = None
+    ) -> Optional[StoredLogin]:
         """The stored login of ``profile`` for ``target`` (default: the real service), or None.
 
         Raises :class:`CredentialsError` when the file is not valid, or the

@@ -184,7 +184,7 @@ class Session:
         return cls(**kwargs)
 
     def with_token(self: S, token: Optional[str]) -> S:
-        """A new Session with this one's settings (endpoints, HTTP session, timeouts...) and ``token``.
+        """A new Session with these settings (endpoints, HTTP session, timeouts...) and ``token``.
 
         The ``web_next_auth`` cookie belongs to a browser login and is not carried over.
         """

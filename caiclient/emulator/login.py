@@ -184,7 +184,9 @@ class LoginDesk:
         """True if a fault refuses this address."""
         email = email.lower()
         with self._lock:
-            return any(email == r or (r.startswith("@") and email.endswith(r)) for r in self.refused)
+            return any(
+                email == r or (r.startswith("@") and email.endswith(r)) for r in self.refused
+            )
 
     def new_attempt(self, email: str) -> Attempt:
         """Record a new attempt for ``email``."""
