@@ -559,9 +559,7 @@ def login(
         else:
             if email is None:
                 raise errors.ValidationError("pass the email address (or link=)", field="email")
-            session = guest.auth.login(
-                email, timeout=timeout, interval=interval, on_sent=on_sent
-            )
+            session = guest.auth.login(email, timeout=timeout, interval=interval, on_sent=on_sent)
     if save:
         from caiclient.credentials import CredentialStore, target_of
 

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 
 PAGES = [
-    "index", "quickstart", "token", "chatting", "rooms", "async", "backends", "notebooks",
+    "index", "quickstart", "token", "login", "chatting", "rooms", "async", "backends", "notebooks",
     "testing", "errors", "cli", "migrating", "api", "benchmarks",
 ]  # fmt: skip
 

@@ -29,8 +29,8 @@ import secrets
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional
+from dataclasses import dataclass
+from typing import Callable, List, Optional
 from urllib.parse import quote
 
 from aiohttp import web
@@ -143,19 +143,19 @@ class Attempt:
     expired: bool = False
 
 
-@dataclass
 class LoginDesk:
     """The emulator's side of the email-link login: attempts, identity tokens, outbox, faults.
 
     ``link_ttl`` is how long a link's code stays valid, in seconds.
     """
 
-    link_ttl: float = 3600.0
-    outbox: Outbox = field(default_factory=Outbox)
-    attempts: Dict[str, Attempt] = field(default_factory=dict)
-    id_tokens: Dict[str, str] = field(default_factory=dict)
-    refused: List[str] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    def __init__(self, link_ttl: float = 3600.0) -> None:
+        self.link_ttl = link_ttl
+        self.outbox = Outbox()
+        self.attempts: dict = {}
+        self.id_tokens: dict = {}
+        self.refused: list = []
+        self._lock = threading.Lock()
 
     # -- faults
     def refuse(self, address: str) -> None:
@@ -342,7 +342,7 @@ async def polling(request: web.Request) -> web.Response:
 
 
 _PAGE = (
-    "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+    '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
     "<title>{title}</title></head><body><main><h1>{title}</h1><p>{text}</p></main>"
     "{script}</body></html>"
 )
