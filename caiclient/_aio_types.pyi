@@ -19,6 +19,10 @@ class AsyncAccount:
         """Usernames of the users you follow."""
     async def me(self) -> caiclient.models.Account:
         """Your account's profile (``GET plus /chat/user/``)."""
+    async def muted_words(self) -> typing.List[str]:
+        """The words you muted: characters avoid them in their replies."""
+    async def set_muted_words(self, words: typing.Sequence[str]) -> typing.List[str]:
+        """Replace your muted words with ``words``; returns the new list."""
     async def settings(self) -> caiclient.models.Settings:
         """Your settings: default persona, per-character persona and voice overrides."""
     async def update(self, *, name: typing.Optional[str] = ..., username: typing.Optional[str] = ..., bio: typing.Optional[str] = ..., avatar_rel_path: typing.Optional[str] = ...) -> caiclient.models.Account:
@@ -51,6 +55,14 @@ class AsyncUsers:
     """Async face of :class:`caiclient.resources.users.Users`."""
     async def follow(self, username: str) -> None:
         """Follow a user."""
+    def followers(self, username: str) -> caiclient.aio.AsyncIteratorStream[caiclient.models.UserSummary]:
+        """Every user who follows ``username``, fetched a page at a time as you iterate."""
+    async def followers_page(self, username: str, page: int = ...) -> caiclient.models.UserPage:
+        """One page (1-based) of the users who follow ``username``."""
+    def following(self, username: str) -> caiclient.aio.AsyncIteratorStream[caiclient.models.UserSummary]:
+        """Every user ``username`` follows, fetched a page at a time as you iterate."""
+    async def following_page(self, username: str, page: int = ...) -> caiclient.models.UserPage:
+        """One page (1-based) of the users ``username`` follows."""
     async def get(self, username: str) -> caiclient.models.PublicUser:
         """A user's public profile (works for guests)."""
     async def unfollow(self, username: str) -> None:
@@ -84,13 +96,23 @@ class AsyncCharacters:
         """Use a voice for a character's speech (``None`` removes your override)."""
     async def similar(self, character_id: str) -> typing.List[caiclient.models.Character]:
         """Characters similar to one (works for guests)."""
+    async def trending(self) -> typing.List[caiclient.models.Character]:
+        """The characters trending now (works for guests)."""
     async def update(self, character_id: str, *, name: typing.Optional[str] = ..., greeting: typing.Optional[str] = ..., title: typing.Optional[str] = ..., description: typing.Optional[str] = ..., definition: typing.Optional[str] = ..., copyable: typing.Optional[bool] = ..., visibility: typing.Optional[str] = ..., avatar_rel_path: typing.Optional[str] = ..., default_voice_id: typing.Optional[str] = ..., archived: bool = ...) -> caiclient.models.Character:
         """Change one of your characters; arguments left out keep their value."""
+    async def voice(self, character_id: str) -> typing.Optional[str]:
+        """The voice you chose for a character with :meth:`set_voice`, or ``None``."""
     async def vote(self, character_id: str, vote: typing.Optional[bool]) -> None:
         """Like (``True``), dislike (``False``) or remove your vote (``None``)."""
+    async def vote_count(self, character_id: str) -> int:
+        """How many likes a character has (works for guests)."""
+    async def vote_counts(self, character_ids: typing.Sequence[str]) -> typing.Dict[str, int]:
+        """Likes of several characters at once: ``{character_id: count}`` (works for guests)."""
 
 class AsyncChats:
     """Async face of :class:`caiclient.resources.chats.Chats`."""
+    async def add_turn(self, character_id: str, chat_id: str, text: str) -> caiclient.models.Turn:
+        """Add your message to a chat without asking for a reply (a "manual" turn)."""
     async def archive(self, chat_id: str) -> None:
         """Archive a chat (it leaves your lists but keeps its history)."""
     async def available_models(self) -> typing.Dict[str, typing.Any]:
@@ -131,6 +153,8 @@ class AsyncChats:
         """Ask for another reply to a character's turn; returns the turn with the new candidate."""
     async def rename(self, chat_id: str, name: str) -> None:
         """Give a chat a name."""
+    async def reply(self, character_id: str, chat_id: str) -> caiclient.models.Turn:
+        """Ask the character to answer the chat as it stands; returns the complete reply."""
     async def send(self, character_id: str, chat_id: str, text: str, *, image_rel_path: typing.Optional[str] = ...) -> caiclient.models.Turn:
         """Send a message and return the character's complete reply."""
     async def set_model(self, chat_id: str, model_type: str) -> None:
@@ -141,6 +165,8 @@ class AsyncChats:
         """Send a message and stream the reply as growing :class:`~caiclient.models.Turn` snapshots."""
     def stream_regenerate(self, character_id: str, chat_id: str, turn_id: str) -> caiclient.aio.AsyncReplyStream:
         """Ask for another reply (a new candidate) to a character's turn, streamed."""
+    def stream_reply(self, character_id: str, chat_id: str) -> caiclient.aio.AsyncReplyStream:
+        """Ask the character to answer the chat as it stands, without a new message; streamed."""
     def turns(self, chat_id: str, *, pinned_only: bool = ...) -> caiclient.aio.AsyncIteratorStream[caiclient.models.Turn]:
         """Every turn of a chat, newest first, fetched one page at a time as you iterate."""
     async def unarchive(self, chat_id: str) -> None:
@@ -214,6 +240,8 @@ class AsyncVoices:
 
 class AsyncMedia:
     """Async face of :class:`caiclient.resources.media.Media`."""
+    async def generate_chat_image(self, description: str) -> str:
+        """Generate an image to show in a chat from a description; returns its URL."""
     async def generate_image(self, prompt: str, n: int = ...) -> typing.List[str]:
         """Generate ``n`` (1-8) candidate images from a prompt; returns their URLs."""
     async def speech(self, chat_id: str, turn_id: str, candidate_id: str, voice_id: str) -> bytes:

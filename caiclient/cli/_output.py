@@ -5,15 +5,16 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 import sys
 import tempfile
 import time
 from datetime import datetime, timezone
-from typing import IO, Any, Iterator, Mapping, Optional, TextIO, cast
+from typing import IO, Any, Dict, Iterator, List, Mapping, Optional, Sequence, TextIO, cast
 
 import attrs
 
-from caiclient.cli._core import EXIT_USAGE, CliError
+from caiclient.cli._core import EXIT_API, EXIT_USAGE, CliError
 from caiclient.models import Avatar, Model
 from caiclient.resources._replies import ReplyStream
 
@@ -61,6 +62,22 @@ def clip(text: str, width: int) -> str:
     """``text`` on one line, cut to ``width`` characters with ``...``."""
     text = " ".join(text.split())
     return text if len(text) <= width else text[: max(0, width - 3)] + "..."
+
+
+def table(rows: Sequence[Sequence[str]], *, right: Sequence[int] = ()) -> List[str]:
+    """Rows as aligned lines: every column but the last padded (``right`` ones to the right)."""
+    if not rows:
+        return []
+    last = len(rows[0]) - 1
+    widths = [max(len(r[i]) for r in rows) for i in range(last)]
+    lines = []
+    for row in rows:
+        cells = [
+            f"{cell:>{widths[i]}}" if i in right else f"{cell:<{widths[i]}}"
+            for i, cell in enumerate(row[:last])
+        ]
+        lines.append("  ".join([*cells, row[last]]).rstrip())
+    return lines
 
 
 def print_stream(reply: ReplyStream, name: str) -> None:
@@ -124,12 +141,36 @@ def _umask() -> int:
     return mask
 
 
+def _write_in_place(path: str) -> bool:
+    """Whether ``path`` is something to write to, not a file to replace (a FIFO, a device...)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False  # not there yet: a new regular file
+    if not stat.S_ISREG(st.st_mode):
+        return True
+    # /dev/stdout redirected to a file is regular, but it is a stream to write to.
+    special = ("/dev/", "/proc/")
+    return os.path.abspath(path).startswith(special) or os.path.realpath(path).startswith(special)
+
+
+_TEXT: Dict[str, Any] = {"encoding": "utf-8", "newline": "\n"}
+
+
+def _cannot_write(path: str, exc: OSError) -> CliError:
+    return CliError(f"cannot write {path}: {exc.strerror or exc}", EXIT_API)
+
+
 @contextlib.contextmanager
 def atomic_output(path: str, *, binary: bool = False) -> Iterator[IO[Any]]:
     """Write ``path`` all at once: a temp file in the same directory, then ``os.replace``.
 
     If the block fails, the temp file is removed and ``path`` is left as it
-    was. ``"-"`` writes to stdout instead.
+    was. ``"-"`` writes to stdout instead; a path that is not a regular file
+    (a FIFO, ``/dev/stdout``, a device) is written to directly, never
+    replaced. A symlink keeps pointing where it did: its target is replaced.
+    A file that cannot be written is a :class:`CliError` (exit code 1)
+    naming ``path`` as the user gave it.
     """
     if path == "-":
         if binary:
@@ -140,28 +181,46 @@ def atomic_output(path: str, *, binary: bool = False) -> Iterator[IO[Any]]:
             yield sys.stdout
             sys.stdout.flush()
         return
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise CliError(f"cannot write {path}: no such directory {directory}", EXIT_USAGE)
     if os.path.isdir(path):
         raise CliError(f"cannot write {path}: it is a directory", EXIT_USAGE)
-    try:
-        mode = os.stat(path).st_mode & 0o777
-    except OSError:
-        mode = 0o666 & ~_umask()
-    fd, tmp = tempfile.mkstemp(
-        prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory
-    )
-    try:
-        f: IO[Any] = (
-            os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="\n")
-        )
+    if _write_in_place(path):
+        try:
+            f: IO[Any] = open(  # noqa: SIM115 - closed below, after the yield
+                path, "wb" if binary else "w", **({} if binary else _TEXT)
+            )
+        except OSError as exc:
+            raise _cannot_write(path, exc) from None
         with f:
             yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
+        return
+    target = os.path.realpath(path)
+    directory = os.path.dirname(target)
+    if not os.path.isdir(directory):
+        raise CliError(f"cannot write {path}: no such directory {directory}", EXIT_USAGE)
+    try:
+        mode = os.stat(target).st_mode & 0o777
+    except OSError:
+        mode = 0o666 & ~_umask()
+    try:
+        fd, tmp = tempfile.mkstemp(
+            prefix="." + os.path.basename(target) + ".", suffix=".tmp", dir=directory
+        )
+    except OSError as exc:
+        raise _cannot_write(path, exc) from None
+    try:
+        f = os.fdopen(fd, "wb" if binary else "w", **({} if binary else _TEXT))
+        with f:
+            yield f
+            try:
+                f.flush()
+                os.fsync(f.fileno())
+            except OSError as exc:
+                raise _cannot_write(path, exc) from None
+        try:
+            os.chmod(tmp, mode)
+            os.replace(tmp, target)
+        except OSError as exc:
+            raise _cannot_write(path, exc) from None
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)

@@ -18,6 +18,7 @@ from caiclient.cli._core import (
     EXIT_USAGE,
     CliError,
     log,
+    needs_extra,
     stdin_is_tty,
     stream_is_tty,
 )
@@ -46,12 +47,8 @@ def read_token_file(path: str) -> str:
 def _fresh_emulator(delay: float) -> Iterator[Any]:
     try:
         from caiclient import emulator
-    except ImportError:  # pragma: no cover - depends on the install
-        raise CliError(
-            "--emulator needs the emulator extra",
-            EXIT_USAGE,
-            hint="pip install 'caiclient[emulator]'",
-        ) from None
+    except ImportError:
+        raise needs_extra("--emulator", "emulator") from None
     with emulator.serve(delay=delay) as emu:
         log.info("started an emulator at %s (characters: %s)", emu.url, emu.character_ids)
         yield emu

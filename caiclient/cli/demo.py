@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 import caiclient
-from caiclient.cli._core import EXIT_OK, EXIT_USAGE, Command
+from caiclient.cli._core import EXIT_OK, Command, needs_extra
 from caiclient.cli._output import print_stream
 from caiclient.cli._session import Context
 
@@ -26,11 +25,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     """Start the bundled emulator in-process and play a short streamed conversation."""
     try:
         from caiclient import emulator
-    except ImportError:  # pragma: no cover - depends on the install
-        print(
-            "the demo needs the emulator extra: pip install 'caiclient[emulator]'", file=sys.stderr
-        )
-        return EXIT_USAGE
+    except ImportError:
+        raise needs_extra("`caiclient demo`", "emulator") from None
     delay = 0.0 if args.fast else 0.04
     with emulator.serve(delay=delay) as emu:
         endpoints = caiclient.Endpoints.for_emulator(emu.url)

@@ -6,9 +6,8 @@ Its options are those of ``python -m caiclient.emulator`` (it parses them itself
 from __future__ import annotations
 
 import argparse
-import sys
 
-from caiclient.cli._core import EXIT_USAGE, Command
+from caiclient.cli._core import EXIT_USAGE, Command, needs_extra, report
 from caiclient.cli._session import Context
 
 
@@ -20,11 +19,11 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     """Run the emulator with ``args.rest`` as its command line."""
     try:
         from caiclient.emulator import main as emulator_main
-    except ImportError:  # pragma: no cover - depends on the install
-        print("the emulator needs its extra: pip install 'caiclient[emulator]'", file=sys.stderr)
+    except ImportError:
+        report(needs_extra("`caiclient emulator`", "emulator"))
         return EXIT_USAGE
     try:
-        return emulator_main(list(args.rest))
+        return emulator_main(list(args.rest), prog="caiclient emulator")
     except SystemExit as exc:  # the emulator's --help and usage errors
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
 

@@ -445,7 +445,7 @@ async def search_character(request: web.Request) -> web.Response:
             }
         )
         out.append(item)
-    return jr({"characters": out, "safety_filtered": False, "tags": [], "uuid": new_id()})
+    return jr(proto({"characters": out, "safety_filtered": False, "tags": [], "uuid": new_id()}))
 
 
 async def tag_options(request: web.Request) -> web.Response:

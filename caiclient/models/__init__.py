@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Dict, List, Mapping, Optional
 
-from caiclient.models._base import Model, converter, model, parse, parse_list, parse_timestamp, wire
+from caiclient.models._base import Model, model, parse, parse_list, parse_timestamp, wire
 
 __all__ = [
     "Account",
@@ -30,6 +30,8 @@ __all__ = [
     "Settings",
     "Turn",
     "TurnPage",
+    "UserPage",
+    "UserSummary",
     "Voice",
     "converter",
     "parse",
@@ -38,6 +40,15 @@ __all__ = [
 ]
 
 DEFAULT_CDN = "https://characterai.io"
+
+
+def __getattr__(name: str) -> Any:
+    # ``converter`` is built on first use (see caiclient.models._base).
+    if name == "converter":
+        from caiclient.models import _base
+
+        return _base.converter
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @model
@@ -152,6 +163,25 @@ class PublicUser(Model):
 
 
 @model
+class UserSummary(Model):
+    """A user in a public followers/following list (``users.followers(username)``)."""
+
+    username: str = wire("username")
+    avatar: Optional[Avatar] = wire("account__avatar_file_name", "avatar_file_name", default=None)
+    bio: str = wire("account__bio", "bio", default="")
+
+    _finish = staticmethod(_avatar_finish)
+
+
+@model
+class UserPage(Model):
+    """One page of a public followers/following list and whether more pages follow."""
+
+    users: List[UserSummary] = wire("users", factory=list)
+    has_next_page: bool = wire("has_next_page", default=False)
+
+
+@model
 class Creator(Model):
     """A creator found by ``characters.search_creators``."""
 
@@ -191,6 +221,8 @@ class Settings(Model):
     persona_overrides: Dict[str, str] = wire("personaOverrides", factory=dict)
     voice_overrides: Dict[str, str] = wire("voiceOverrides", factory=dict)
     enable_tts: Optional[bool] = wire("enable_tts", default=None)
+    # cainode.md 6.3: the "muted words" live in outputStylePreferences.bannedWords.
+    muted_words: List[str] = wire("outputStylePreferences.bannedWords", factory=list)
 
     _finish = staticmethod(_settings_finish)
 

@@ -170,7 +170,7 @@ def test_latest(session, rsps, body, expected):
 
 def test_histories(session, rsps):
     rsps.post(
-        f"{PLUS}/chat/character/histories/",
+        f"{PLUS}/chat/character/histories_v2/",
         match=[matchers.json_params_matcher({"external_id": CHAR_ID, "number": 7})],
         json={
             "histories": [
@@ -207,7 +207,7 @@ def test_histories(session, rsps):
 
 def test_histories_default_amount_is_50(session, rsps):
     rsps.post(
-        f"{PLUS}/chat/character/histories/",
+        f"{PLUS}/chat/character/histories_v2/",
         match=[matchers.json_params_matcher({"external_id": CHAR_ID, "number": 50})],
         json={"histories": []},
     )
@@ -584,7 +584,8 @@ def test_neo_error_maps_status(session, rsps, status, cls):
     assert err.path == "/chat/abc/"
     assert err.request_id == "8f1a2b3c4d-AMS"
     assert err.body == _neo_error("no such chat")
-    assert str(err) == f"[{status} GET /chat/abc/] no such chat (request_id=8f1a2b3c4d-AMS)"
+    hint = f"; {errors.DOCTOR_HINT}" if isinstance(err, errors.AuthenticationError) else ""
+    assert str(err) == f"[{status} GET /chat/abc/] no such chat (request_id=8f1a2b3c4d-AMS){hint}"
     assert TOKEN not in str(err) and TOKEN not in repr(err)
     assert len(rsps.calls) == 1  # 4xx (but 429) is not retried
 
@@ -658,8 +659,8 @@ def test_get_retried_after_503(session, rsps, sleeps):
 
 
 def test_histories_post_is_retried_as_a_read(session, rsps, sleeps):
-    rsps.post(f"{PLUS}/chat/character/histories/", status=503, json={})
-    rsps.post(f"{PLUS}/chat/character/histories/", json={"histories": []})
+    rsps.post(f"{PLUS}/chat/character/histories_v2/", status=503, json={})
+    rsps.post(f"{PLUS}/chat/character/histories_v2/", json={"histories": []})
     assert session.chats.histories(CHAR_ID) == []
     assert len(sleeps) == 1
 
