@@ -45,6 +45,7 @@ __all__ = [
     "BadRequest",
     "BlockedError",
     "CaiError",
+    "ClientClosed",
     "Conflict",
     "ConnectionLost",
     "ContentFiltered",
@@ -64,6 +65,10 @@ __all__ = [
 
 class CaiError(Exception):
     """Base class of every error raised by caiclient."""
+
+
+class ClientClosed(CaiError):
+    """The client (or session) was closed: the call cannot run, the stream cannot go on."""
 
 
 class ValidationError(CaiError, ValueError):

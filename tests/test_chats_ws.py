@@ -124,9 +124,10 @@ def test_regenerate_edit_pin_primary(s: caiclient.Session, cai_emulator: Any, ci
 
 def test_errors_from_the_socket(s: caiclient.Session, cid: str) -> None:
     chat, _ = s.chats.create(cid)
-    with pytest.raises(errors.GenerationError):
+    # Unknown turns and chats are NotFound (issue 10), like over HTTP.
+    with pytest.raises(errors.NotFound):
         s.chats.edit(chat.chat_id, str(uuid.uuid4()), str(uuid.uuid4()), "nope")
-    with pytest.raises(errors.GenerationError):
+    with pytest.raises(errors.NotFound):
         s.chats.send(cid, str(uuid.uuid4()), "a chat that does not exist")
 
 

@@ -11,6 +11,7 @@ provably never got it.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple
@@ -159,36 +160,48 @@ def build_primary(request_id: str, chat_id: str, turn_id: str, candidate_id: str
 # ------------------------------------------------------------------ reading
 
 
+_NOT_FOUND = re.compile(r"not found|does not exist|doesn't exist|no such", re.IGNORECASE)
+
+
+def _is_not_found(comment: str, code: Optional[int]) -> bool:
+    """Whether a ``neo_error`` says the chat, character or turn does not exist.
+
+    Evidence: the service's ``neo_error`` frames carry HTTP-style codes in
+    ``error_code`` (400 with ``sub_code`` 101 for the self-harm filter, see
+    protocol/others.md), and its "not found" answers read "... not found" /
+    "does not exist" (the v1 API's texts, kramcat and node_characterai). No
+    client source shows a frame for an unknown chat, so both signs count.
+    """
+    return code == 404 or (code in (None, 400) and bool(_NOT_FOUND.search(comment)))
+
+
 def _raise_for(frame: Mapping[str, Any], command: str) -> None:
     """Raise the error a frame stands for, if it is one."""
     cmd = frame.get("command")
-    if not isinstance(cmd, str):
+    if not isinstance(cmd, str) or not (cmd == "neo_error" or cmd.startswith("filter_user_input")):
         return
-    if cmd == "neo_error":
-        comment = frame.get("comment")
-        raise errors.GenerationError(
-            comment if isinstance(comment, str) else "",
-            command=command,
-            request_id=frame.get("request_id")
-            if isinstance(frame.get("request_id"), str)
-            else None,
-            error_code=frame.get("error_code")
-            if isinstance(frame.get("error_code"), int)
-            else None,
-            sub_code=frame.get("sub_code") if isinstance(frame.get("sub_code"), int) else None,
-            frame=frame,
-        )
-    if cmd.startswith("filter_user_input"):
-        comment = frame.get("comment")
+    raw_comment = frame.get("comment")
+    comment = raw_comment if isinstance(raw_comment, str) else ""
+    rid = frame.get("request_id") if isinstance(frame.get("request_id"), str) else None
+    if cmd != "neo_error":
         raise errors.ContentFiltered(
-            comment if isinstance(comment, str) else "",
-            kind=cmd,
-            command=command,
-            request_id=frame.get("request_id")
-            if isinstance(frame.get("request_id"), str)
-            else None,
-            frame=frame,
+            comment, kind=cmd, command=command, request_id=rid, frame=frame
         )
+    raw_code = frame.get("error_code")
+    code = raw_code if isinstance(raw_code, int) and not isinstance(raw_code, bool) else None
+    if _is_not_found(comment, code):
+        # Not an HTTP answer: no status, no path; the command names what was asked.
+        raise errors.NotFound(
+            f"[{command}] {comment or 'not found'}", request_id=rid, body=dict(frame)
+        )
+    raise errors.GenerationError(
+        comment,
+        command=command,
+        request_id=rid,
+        error_code=code,
+        sub_code=frame.get("sub_code") if isinstance(frame.get("sub_code"), int) else None,
+        frame=frame,
+    )
 
 
 def _turn_of(frame: Mapping[str, Any]) -> Optional[Turn]:
