@@ -78,6 +78,7 @@ if TYPE_CHECKING:  # pragma: no cover
         AsyncChats,
         AsyncMedia,
         AsyncPersonas,
+        AsyncRooms,
         AsyncUsers,
         AsyncVoices,
     )
@@ -91,7 +92,9 @@ C = TypeVar("C", bound="Client")
 _SENTINEL: Any = object()
 DEFAULT_MAX_WORKERS = 64
 
-RESOURCE_NAMES = ("account", "personas", "users", "characters", "chats", "voices", "media")
+RESOURCE_NAMES = (
+    "account", "personas", "users", "characters", "chats", "rooms", "voices", "media",
+)  # fmt: skip
 
 
 class _Runner:
@@ -168,9 +171,17 @@ class AsyncIteratorStream(Generic[T]):
             raise StopAsyncIteration
         return item
 
+    def _wake(self) -> None:
+        """Make a running ``next()`` return soon: an iterator whose ``close()`` may be
+        called from another thread (``threadsafe_close = True``) is closed now."""
+        it: Any = self._it
+        if it is not None and getattr(it, "threadsafe_close", False):
+            it.close()
+
     def _abandon(self) -> None:
         """Cancelled mid-``next()``: close in the background once the worker is free."""
         self._closed = True
+        self._wake()
         pending, self._pending = self._pending, None
         self._cleanup = asyncio.ensure_future(self._close_after(pending))
 
@@ -188,6 +199,7 @@ class AsyncIteratorStream(Generic[T]):
             await self._cleanup
             return
         self._closed = True
+        self._wake()
         pending, self._pending = self._pending, None
         self._cleanup = asyncio.ensure_future(self._close_after(pending))
         await self._cleanup
@@ -269,6 +281,10 @@ def _open_reply(loop: asyncio.AbstractEventLoop, start: Callable[[], ReplyStream
         return start()
 
 
+def _next_or_none(it: ReplyStream) -> Optional[Turn]:
+    return next(it, None)
+
+
 class AsyncReplyStream:
     """A character's reply as it is written, for asyncio: ``async for turn in reply``.
 
@@ -338,7 +354,10 @@ class AsyncReplyStream:
             if it.done or it.closed:
                 raise StopAsyncIteration
             try:
-                turn = await self._next_snapshot(it)
+                if type(it)._next_snapshot is ReplyStream._next_snapshot:
+                    turn = await self._next_snapshot(it)
+                else:  # a subclass with its own reading loop: pulled in the pool
+                    turn = await self._runner.run(_next_or_none, it)
             except asyncio.CancelledError:
                 self._abandon()
                 raise
@@ -687,6 +706,11 @@ class Client:
     def chats(self) -> AsyncChats:
         """Async :attr:`caiclient.Session.chats`."""
         return self._resource("chats")
+
+    @property
+    def rooms(self) -> AsyncRooms:
+        """Async :attr:`caiclient.Session.rooms`."""
+        return self._resource("rooms")
 
     @property
     def voices(self) -> AsyncVoices:

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Iterable, Optional
+from typing import Iterable, Mapping, Optional
 
-__all__ = ["Faults", "HttpFault"]
+__all__ = ["WS_HANDSHAKE_KINDS", "Faults", "HttpFault"]
 
 _MALFORMED_KINDS = ("truncated", "invalid", "empty")
 _HTML_KINDS = ("challenge", "access_denied", "waiting_room")
+# How the service refuses websocket handshakes since mid-2025 (issue 16; PyCharacterAI#24,
+# #26, #33; kramcat#133; node_characterai#205): 403 on the upgrade while HTTP accepts the
+# token. Clients got through with the site's ``edge_rollout`` cookie (others.md 1.7,
+# cainode.md 1.3) or a browser-like client.
+WS_HANDSHAKE_KINDS = ("always", "no_rollout", "no_browser_ua")
 
 
 @dataclass
@@ -50,6 +55,7 @@ class Faults:
             self._drop_on_receive = 0
             self._latency = 0.0
             self._filter: list = []
+            self._ws_refuse: list = []  # [kind, times or None]
 
     # -- websocket ------------------------------------------------------------------
     def drop_socket_after(self, frames: int, times: int = 1) -> None:
@@ -81,6 +87,21 @@ class Faults:
             raise ValueError("kind must be 'input' or 'output'")
         with self._lock:
             self._filter.append(kind)
+
+    def refuse_ws_handshake(self, kind: str = "always", times: Optional[int] = None) -> None:
+        """Refuse websocket handshakes with 403, as the service does to some clients.
+
+        ``"always"``: every handshake; ``"no_rollout"``: handshakes whose cookies
+        lack the site's ``edge_rollout``; ``"no_browser_ua"``: handshakes whose
+        ``User-Agent`` is not a browser's. HTTP is unaffected. ``times=None``
+        means until cleared; otherwise the next ``times`` refusals.
+        """
+        if kind not in WS_HANDSHAKE_KINDS:
+            raise ValueError(f"kind must be one of {WS_HANDSHAKE_KINDS}")
+        if times is not None and times < 1:
+            raise ValueError("times must be >= 1 (or None for until cleared)")
+        with self._lock:
+            self._ws_refuse.append([kind, times])
 
     # -- HTTP -------------------------------------------------------------------------
     def http_errors(
@@ -148,6 +169,26 @@ class Faults:
                 return fault
         return None
 
+    def take_ws_handshake(self, cookies: Mapping[str, str], user_agent: str) -> Optional[str]:
+        """The reason to refuse this handshake, or ``None`` (server side)."""
+        with self._lock:
+            for rule in self._ws_refuse:
+                kind = rule[0]
+                if kind == "always":
+                    reason = "refused"
+                elif kind == "no_rollout" and not cookies.get("edge_rollout"):
+                    reason = "no edge_rollout cookie"
+                elif kind == "no_browser_ua" and not _is_browser_ua(user_agent):
+                    reason = "not a browser User-Agent"
+                else:
+                    continue
+                if rule[1] is not None:
+                    rule[1] -= 1
+                    if rule[1] <= 0:
+                        self._ws_refuse.remove(rule)
+                return reason
+        return None
+
     def take_drop_on_receive(self) -> bool:
         """True if the command just received must be dropped (server side)."""
         with self._lock:
@@ -165,3 +206,11 @@ class Faults:
         """Pending content-filter kind for the next generation, or ``None`` (server side)."""
         with self._lock:
             return self._filter.pop(0) if self._filter else None
+
+
+def _is_browser_ua(user_agent: str) -> bool:
+    """A browser's User-Agent: ``Mozilla/5.0 (...)`` with a known engine token."""
+    ua = user_agent or ""
+    return ua.startswith("Mozilla/5.0 (") and any(
+        t in ua for t in ("AppleWebKit/", "Gecko/", "Firefox/", "Chrome/", "Safari/")
+    )

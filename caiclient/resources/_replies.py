@@ -64,6 +64,9 @@ ANNOTATION_KEYS = (
     "not_short", "out_of_character", "repetitive", "short",
 )  # fmt: skip
 RECHECK_DELAY = 0.5
+# Resends of a command that provably never went out, for flows without a time budget
+# (the rooms socket). DM chat messages resend within the reply deadline instead.
+MAX_RESENDS = 2
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -816,7 +819,9 @@ class ReplyStream(Iterator[Turn]):
                 return
             self._closed = True
             req = self._req
-        self._stop.set()
+        stop = getattr(self, "_stop", None)  # (a subclass may not set it)
+        if stop is not None:
+            stop.set()
         if req is not None:
             req.frames.put(_ABANDONED)
         self._release()
