@@ -36,6 +36,7 @@ COMMAND_MODULES = (
     "export",
     "tts",
     "emulator",
+    "doctor",
 )
 
 
