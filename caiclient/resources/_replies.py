@@ -421,7 +421,7 @@ class Recover:
     """What :meth:`ReplyStream.accept` returns when the connection was lost.
 
     The face then calls :meth:`ReplyStream.recover` (blocking: HTTP) with
-    :attr:`sent` (whether the message may have gone out).
+    ``sent`` (whether the message may have gone out).
     """
 
     __slots__ = ("sent",)
