@@ -5,8 +5,19 @@
 >>> s.characters.search("detective")[0].name   # doctest: +SKIP
 """
 
+from typing import TYPE_CHECKING, Any
+
 from caiclient import errors, models
 from caiclient._version import __version__
+from caiclient.auth import (
+    AddressRefused,
+    Auth,
+    LinkExpired,
+    LoginBlocked,
+    LoginError,
+    LoginTimeout,
+    login,
+)
 from caiclient.endpoints import Endpoints
 from caiclient.errors import (
     APIError,
@@ -46,6 +57,8 @@ from caiclient.transport.http import RetryPolicy
 __all__ = [
     "APIError",
     "Account",
+    "AddressRefused",
+    "Auth",
     "AuthRequiredError",
     "AuthenticationError",
     "Avatar",
@@ -59,6 +72,10 @@ __all__ = [
     "ContentFiltered",
     "Endpoints",
     "GenerationError",
+    "LinkExpired",
+    "LoginBlocked",
+    "LoginError",
+    "LoginTimeout",
     "NetworkError",
     "NotFound",
     "ParseError",
@@ -76,6 +93,20 @@ __all__ = [
     "ValidationError",
     "Voice",
     "__version__",
+    "diagnose",
     "errors",
+    "login",
     "models",
 ]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from caiclient.doctor import diagnose
+
+
+def __getattr__(name: str) -> Any:
+    # ``caiclient.diagnose`` is imported on first use (it is rarely needed at start-up).
+    if name == "diagnose":
+        from caiclient.doctor import diagnose
+
+        return diagnose
+    raise AttributeError(f"module 'caiclient' has no attribute {name!r}")

@@ -47,6 +47,7 @@ __all__ = [
     "BadRequest",
     "BlockedError",
     "CaiError",
+    "ClientClosed",
     "Conflict",
     "ConnectionLost",
     "ContentFiltered",
@@ -66,8 +67,15 @@ __all__ = [
 ]
 
 
+DOCTOR_HINT = "run `caiclient doctor` to see why (docs: Troubleshooting)"
+
+
 class CaiError(Exception):
     """Base class of every error raised by caiclient."""
+
+
+class ClientClosed(CaiError):
+    """The client (or session) was closed: the call cannot run, the stream cannot go on."""
 
 
 class ValidationError(CaiError, ValueError):
@@ -212,6 +220,10 @@ class APIError(CaiError):
         self.headers: Mapping[str, str] = dict(headers or {})
         super().__init__(self.message)
 
+    #: A pointer appended to ``str(err)`` for errors whose cause ``caiclient doctor``
+    #: can tell apart (a wrong token, bot protection, a refused handshake).
+    see_also = ""
+
     def _status_text(self) -> str:
         return str(self.status or "")
 
@@ -220,6 +232,8 @@ class APIError(CaiError):
         text = f"[{where}] {self.message}" if where else self.message
         if self.request_id:
             text += f" (request_id={self.request_id})"
+        if self.see_also:
+            text += f"; {self.see_also}"
         return text
 
     def __repr__(self) -> str:
@@ -239,6 +253,7 @@ class AuthenticationError(APIError):
     """401 (or a refused websocket handshake): the token is missing, wrong or expired."""
 
     default_message = "authentication failed: the token is invalid or expired"
+    see_also = DOCTOR_HINT
 
 
 class HandshakeRefused(AuthenticationError):
@@ -275,6 +290,7 @@ class BlockedError(APIError):
     """
 
     default_message = "blocked by the service's bot protection (an HTML page instead of JSON)"
+    see_also = DOCTOR_HINT
 
     def __init__(self, message: Optional[str] = None, *, kind: str = "html", **kw: Any) -> None:
         self.kind = kind

@@ -13,7 +13,7 @@ from typing import Any, Optional, Union
 from aiohttp import web
 
 from caiclient.emulator.brains import Brain, CharacterBrain
-from caiclient.emulator.faults import Faults, HttpFault
+from caiclient.emulator.faults import Faults, HttpFault, apply_drift
 from caiclient.emulator.seed import apply_seed, load_seed
 from caiclient.emulator.state import State
 from caiclient.emulator.util import cf_ray, dumps, loads, new_id
@@ -287,6 +287,23 @@ def _malform(resp: web.Response, kind: str) -> web.Response:
     return web.Response(body=new, status=200, content_type="application/json")
 
 
+def _drifted(resp: web.Response, changes: list) -> web.Response:
+    """The response with its JSON body changed by drift faults (non-JSON bodies as they are)."""
+    if resp.content_type != "application/json" or not isinstance(resp.body, bytes):
+        return resp
+    try:
+        body = loads(resp.body)
+    except ValueError:
+        return resp
+    apply_drift(body, changes)
+    kept = {
+        k: v for k, v in resp.headers.items() if k.lower() not in ("content-type", "content-length")
+    }
+    return web.Response(
+        text=dumps(body), status=resp.status, content_type="application/json", headers=kept
+    )
+
+
 @web.middleware
 async def _middleware(request: web.Request, handler) -> web.StreamResponse:
     ctx: Ctx = request.app[CTX]
@@ -340,6 +357,9 @@ async def _middleware(request: web.Request, handler) -> web.StreamResponse:
             resp = jr(error_body(request.path, 500), status=500)
         if fault is not None and fault.kind == "malformed" and isinstance(resp, web.Response):
             resp = _malform(resp, fault.variant)
+        drift = ctx.faults.take_drift(request.path)
+        if drift and isinstance(resp, web.Response):
+            resp = _drifted(resp, drift)
     if not resp.prepared:
         resp.headers["cf-ray"] = ray
         resp.headers["x-request-id"] = new_id()
@@ -349,6 +369,7 @@ async def _middleware(request: web.Request, handler) -> web.StreamResponse:
 def build_app(ctx: Ctx) -> web.Application:
     """The aiohttp application with every route."""
     from caiclient.emulator import (
+        login,
         rooms,
         routes_cdn,
         routes_compat,
@@ -368,6 +389,7 @@ def build_app(ctx: Ctx) -> web.Application:
     routes_cdn.setup(app)
     routes_compat.setup(app)
     rooms.setup(app)  # group chats: REST and the room socket
+    login.setup(app)  # the email-link login and the identity host
     add_route_aliases(app)
     app.on_shutdown.append(_on_shutdown)
     return app
@@ -447,7 +469,9 @@ class Emulator:
         host: interface to bind (default ``127.0.0.1``).
 
     Attributes (once started): ``url``, ``token``, ``other_token``,
-    ``character_ids``, ``faults``, ``state``, ``log``.
+    ``character_ids``, ``faults``, ``state``, ``log``; ``outbox`` (the
+    sign-in emails) and ``login`` (the email-link login's state and faults,
+    :class:`~caiclient.emulator.login.LoginDesk`).
     """
 
     def __init__(
@@ -467,6 +491,9 @@ class Emulator:
         self.seed_data = load_seed(seed)
         self.faults = Faults()
         self.log = RequestLog()
+        from caiclient.emulator.login import LoginDesk
+
+        self.login = LoginDesk()
         self.state: Optional[State] = None
         self.url = ""
         self._thread: Optional[threading.Thread] = None
@@ -519,6 +546,11 @@ class Emulator:
         ]
 
     @property
+    def outbox(self):
+        """The sign-in emails sent so far (:class:`~caiclient.emulator.login.Outbox`)."""
+        return self.login.outbox
+
+    @property
     def ws_url(self) -> str:
         """The websocket URL (``ws://127.0.0.1:PORT/neo/ws/``)."""
         return "ws" + self.url[len("http") :] + "/neo/ws/"
@@ -531,6 +563,7 @@ class Emulator:
         self.state = State(self.db)
         apply_seed(self.state, self.seed_data)
         self.ctx = Ctx(self.state, self.faults, self.log, self.brain, self.delay, self.seed_data)
+        self.ctx.login_desk = self.login  # type: ignore[attr-defined]
         self._ready.clear()
         self._thread = threading.Thread(target=self._run, name="caiclient-emulator", daemon=True)
         self._thread.start()
@@ -605,6 +638,7 @@ class Emulator:
         assert self.state is not None
         self.faults.clear()
         self.log.clear()
+        self.login.clear()
         self.state.clear()
         apply_seed(self.state, self.seed_data)
 
