@@ -31,6 +31,15 @@ from caiclient.errors import (
 
 if TYPE_CHECKING:  # pragma: no cover
     from caiclient import aio, models
+    from caiclient.auth import (
+        AddressRefused,
+        Auth,
+        LinkExpired,
+        LoginBlocked,
+        LoginError,
+        LoginTimeout,
+        login,
+    )
     from caiclient.doctor import diagnose
     from caiclient.endpoints import Endpoints
     from caiclient.models import (
@@ -53,6 +62,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "APIError",
     "Account",
+    "AddressRefused",
+    "Auth",
     "AuthRequiredError",
     "AuthenticationError",
     "Avatar",
@@ -66,6 +77,10 @@ __all__ = [
     "ContentFiltered",
     "Endpoints",
     "GenerationError",
+    "LinkExpired",
+    "LoginBlocked",
+    "LoginError",
+    "LoginTimeout",
     "NetworkError",
     "NotFound",
     "ParseError",
@@ -86,6 +101,7 @@ __all__ = [
     "aio",
     "diagnose",
     "errors",
+    "login",
     "models",
 ]
 
@@ -98,6 +114,18 @@ _LAZY: Dict[str, str] = {
     "RetryPolicy": "caiclient.transport.http",
     "Endpoints": "caiclient.endpoints",
     "diagnose": "caiclient.doctor",
+    **{
+        name: "caiclient.auth"
+        for name in (
+            "AddressRefused",
+            "Auth",
+            "LinkExpired",
+            "LoginBlocked",
+            "LoginError",
+            "LoginTimeout",
+            "login",
+        )
+    },
     **{
         name: "caiclient.models"
         for name in (

@@ -285,7 +285,7 @@ def test_keepalive_is_answered(cai_emulator: Any, alice: caiclient.Session, room
 
 
 def test_errors_are_typed(alice: caiclient.Session, room: Room, cai_emulator: Any) -> None:
-    with pytest.raises(errors.GenerationError, match="not in the room"):
+    with pytest.raises(errors.NotFound, match="not in the room"):
         alice.rooms.reply(room.room_id, str(cai_emulator.character_ids[2]))
     cai_emulator.faults.filter_next("input")
     with pytest.raises(errors.ContentFiltered):
@@ -447,5 +447,19 @@ def test_edit_and_regenerate_in_a_room(
     edited = bob.rooms.edit(room.room_id, answer.turn_id, cand.candidate_id, "A shorter riddle.")
     assert edited.text == "A shorter riddle." and edited.turn_id == answer.turn_id
     assert alice.rooms.page(room.room_id).turns[0].text == "A shorter riddle."
-    with pytest.raises(errors.GenerationError, match="candidate not found"):
+    with pytest.raises(errors.NotFound, match="candidate not found"):
         alice.rooms.edit(room.room_id, answer.turn_id, "no-such-candidate", "x")
+
+
+def test_delete_turns_in_a_room(
+    alice: caiclient.Session, bob: caiclient.Session, cai_emulator: Any, room: Room
+) -> None:
+    mine = alice.rooms.send(room.room_id, "oops")
+    with pytest.raises(errors.NotFound):
+        bob.rooms.delete_turns(room.room_id, [mine.turn_id])
+    alice.rooms.delete_turns(room.room_id, [mine.turn_id])
+    assert mine.turn_id not in [
+        t["turn_key"]["turn_id"] for t in _stored(cai_emulator, room.room_id)
+    ]
+    with pytest.raises(errors.ValidationError):
+        alice.rooms.delete_turns(room.room_id, mine.turn_id)  # a lone string
