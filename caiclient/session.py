@@ -14,7 +14,6 @@ from urllib.parse import urlsplit
 from caiclient import _validate as _v
 from caiclient import errors
 from caiclient.endpoints import Endpoints
-from caiclient.models import Avatar
 from caiclient.transport import _fork
 from caiclient.transport.http import (
     DEFAULT_TIMEOUT,
@@ -28,6 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from types import TracebackType
 
     from caiclient.auth import Auth
+    from caiclient.models import Avatar
     from caiclient.resources.account import Account
     from caiclient.resources.characters import Characters
     from caiclient.resources.chats import Chats
@@ -501,6 +501,8 @@ class Session:
         self, avatar: Union[Avatar, str], size: int = 400, animated: bool = False
     ) -> str:
         """The CDN URL of an avatar (an :class:`~caiclient.models.Avatar` or a file name)."""
+        from caiclient.models import Avatar  # the models are imported on first use
+
         name = avatar.file_name if isinstance(avatar, Avatar) else avatar
         if not isinstance(name, str) or not name:
             raise errors.ValidationError("avatar must be an Avatar or a file name", field="avatar")
