@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from typing import Any, Dict, Iterator, List
@@ -463,3 +464,50 @@ def test_delete_turns_in_a_room(
     ]
     with pytest.raises(errors.ValidationError):
         alice.rooms.delete_turns(room.room_id, mine.turn_id)  # a lone string
+
+
+def test_a_member_who_left_hears_nothing_more(
+    alice: caiclient.Session,
+    bob: caiclient.Session,
+    cai_emulator: Any,
+    room: Room,
+    chars: List[str],
+) -> None:
+    import websocket
+
+    bob.rooms.join(str(room.join_token))
+    raw = websocket.create_connection(  # Bob's own socket stays subscribed after he leaves
+        cai_emulator.url.replace("http", "ws", 1) + "/neo/connection/websocket",
+        cookie=f"HTTP_AUTHORIZATION=Token {cai_emulator.other_token}",
+        timeout=10,
+    )
+    try:
+
+        def until_reply(cid: int) -> List[str]:
+            texts = []
+            while True:
+                frame = json.loads(raw.recv())
+                if frame.get("id") == cid:
+                    return texts
+                turn = ((frame.get("push") or {}).get("pub") or {}).get("data", {}).get("turn")
+                if turn:
+                    texts.append(turn["candidates"][0]["raw_content"])
+
+        raw.send(json.dumps({"id": 1, "connect": {}}))
+        until_reply(1)
+        raw.send(json.dumps({"id": 2, "subscribe": {"channel": f"room:{room.room_id}"}}))
+        until_reply(2)
+        alice.rooms.send(room.room_id, "before")
+        bob.rooms.leave(room.room_id)
+        alice.rooms.send(room.room_id, "after")
+        alice.rooms.send(room.room_id, "and after")  # the room's commands run in order
+        raw.send(
+            json.dumps({"id": 3, "subscribe": {"channel": f"user#{cai_emulator.other_user_id}"}})
+        )
+        assert until_reply(3) == ["before"]
+    finally:
+        raw.close()
+    for c in chars:
+        alice.rooms.remove_character(room.room_id, c)
+    with pytest.raises(errors.GenerationError, match="no characters"):
+        alice.rooms.reply(room.room_id)
