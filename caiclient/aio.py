@@ -206,6 +206,8 @@ class AsyncIteratorStream(Generic[T]):
         await self._cleanup
 
     async def __aenter__(self) -> AsyncIteratorStream[T]:
+        """Start the underlying call now (a room listener is subscribed once this returns)."""
+        await self._iterator()
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
