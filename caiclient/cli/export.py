@@ -12,6 +12,7 @@ import tempfile
 from datetime import datetime, timezone
 from typing import Any, Dict, List, Tuple
 
+import caiclient
 from caiclient import errors
 from caiclient.cli._core import EXIT_OK, EXIT_USAGE, CliError, Command, stream_is_tty
 from caiclient.cli._output import Progress, atomic_output, jsonable, when
@@ -202,13 +203,26 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     a temp file that replaces the output only once complete.
     """
     session = ctx.session(needs_account=True)
-    fmt = _export_format(args)
+    _export_format(args)  # a bad file name fails before anything is fetched
     chat = session.chats.get(args.chat_id)
     character_name = chat.character_name or ""
     if not character_name and chat.character_id:
         with contextlib.suppress(errors.CaiError):
             character_name = session.characters.get(chat.character_id).name
-    character_name = character_name or "a character"
+    return write_export(args, session, chat, character_name or "a character")
+
+
+def write_export(
+    args: argparse.Namespace,
+    session: caiclient.Session,
+    chat: Chat,
+    character_name: str,
+    *,
+    noun: str = "chat",
+) -> int:
+    """Write ``chat``'s turns to ``args.output`` in ``args.format`` (the options of
+    :func:`configure_output`); also used by ``caiclient room export``."""
+    fmt = _export_format(args)
     show = bool(args.progress) or stream_is_tty(sys.stderr)
     fetching = Progress(sys.stderr, show, "fetching turns:")
     offsets: List[Tuple[int, int]] = []
@@ -216,7 +230,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     renderer = _RENDERERS[fmt](chat, character_name, 0, exported)
     with tempfile.TemporaryFile() as spool:
         try:
-            for turn in session.chats.turns(args.chat_id):
+            for turn in session.chats.turns(chat.chat_id):
                 chunk = renderer.turn(turn).encode("utf-8")
                 offsets.append((spool.tell(), len(chunk)))
                 spool.write(chunk)
@@ -241,13 +255,18 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         finally:
             writing.clear()
     if args.output != "-":
-        print(f"exported {total} turns of chat {chat.chat_id} to {args.output}", file=sys.stderr)
+        print(f"exported {total} turns of {noun} {chat.chat_id} to {args.output}", file=sys.stderr)
     return EXIT_OK
 
 
 def configure(p: argparse.ArgumentParser) -> None:
     """``CHAT_ID``, ``--format``, ``-o``, ``--progress``."""
     p.add_argument("chat_id", metavar="CHAT_ID")
+    configure_output(p)
+
+
+def configure_output(p: argparse.ArgumentParser) -> None:
+    """``--format``, ``-o``, ``--progress`` (read by :func:`write_export`)."""
     p.add_argument(
         "--format",
         choices=EXPORT_FORMATS,

@@ -15,7 +15,7 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional
 
 import attrs
 
-from caiclient.models._base import Model, converter, model, parse, parse_list, parse_timestamp, wire
+from caiclient.models._base import Model, model, parse, parse_list, parse_timestamp, wire
 
 __all__ = [
     "Account",
@@ -62,6 +62,15 @@ def cdn_for_parsing(cdn: str) -> Iterator[None]:
         yield
     finally:
         _CDN.reset(token)
+
+
+def __getattr__(name: str) -> Any:
+    # ``converter`` is built on first use (see caiclient.models._base).
+    if name == "converter":
+        from caiclient.models import _base
+
+        return _base.converter
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @model
