@@ -9,6 +9,15 @@ from typing import TYPE_CHECKING, Any
 
 from caiclient import errors, models
 from caiclient._version import __version__
+from caiclient.auth import (
+    AddressRefused,
+    Auth,
+    LinkExpired,
+    LoginBlocked,
+    LoginError,
+    LoginTimeout,
+    login,
+)
 from caiclient.endpoints import Endpoints
 from caiclient.errors import (
     APIError,
@@ -48,6 +57,8 @@ from caiclient.transport.http import RetryPolicy
 __all__ = [
     "APIError",
     "Account",
+    "AddressRefused",
+    "Auth",
     "AuthRequiredError",
     "AuthenticationError",
     "Avatar",
@@ -61,6 +72,10 @@ __all__ = [
     "ContentFiltered",
     "Endpoints",
     "GenerationError",
+    "LinkExpired",
+    "LoginBlocked",
+    "LoginError",
+    "LoginTimeout",
     "NetworkError",
     "NotFound",
     "ParseError",
@@ -80,6 +95,7 @@ __all__ = [
     "__version__",
     "diagnose",
     "errors",
+    "login",
     "models",
 ]
 

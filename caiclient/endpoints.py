@@ -40,6 +40,9 @@ class Endpoints:
         beta: the old name of ``plus`` (``https://beta.character.ai``, the same
             paths), which some clients still use, e.g. for image uploads
             (node_characterai 2.0: others.md 2.7). An API host: it gets the token.
+        identity: Google's identity host, which turns the code of an email
+            sign-in link into a Google identity token (the email-link login,
+            :mod:`caiclient.auth`). It never receives the API token.
     """
 
     plus: str = attrs.field(default="https://plus.character.ai", converter=_strip)
@@ -49,17 +52,19 @@ class Endpoints:
     cdn: str = attrs.field(default="https://characterai.io", converter=_strip)
     rooms_ws: str = "wss://neo.character.ai/connection/websocket"
     beta: str = attrs.field(default="https://beta.character.ai", converter=_strip)
+    identity: str = attrs.field(default="https://identitytoolkit.googleapis.com", converter=_strip)
 
     def __attrs_post_init__(self) -> None:
-        for name in ("plus", "neo", "ws", "web", "cdn", "rooms_ws", "beta"):
+        for name in ("plus", "neo", "ws", "web", "cdn", "rooms_ws", "beta", "identity"):
             _check_base(name, getattr(self, name))
 
     @classmethod
     def for_emulator(cls, url: str) -> Endpoints:
         """Endpoints of an emulator listening at ``url`` (e.g. ``http://127.0.0.1:8765``).
 
-        The hosts map to ``/plus``, ``/neo``, ``/web``, ``/cdn`` and ``/beta`` and
-        the websockets to ``/neo/ws/`` and ``/neo/connection/websocket`` on the same port.
+        The hosts map to ``/plus``, ``/neo``, ``/web``, ``/cdn``, ``/beta`` and
+        ``/google`` (the identity host) and the websockets to ``/neo/ws/`` and
+        ``/neo/connection/websocket`` on the same port.
         """
         base = _strip(url)
         parts = urlsplit(base)
@@ -74,6 +79,7 @@ class Endpoints:
             cdn=f"{base}/cdn",
             rooms_ws=f"{ws_scheme}://{parts.netloc}{parts.path}/neo/connection/websocket",
             beta=f"{base}/beta",
+            identity=f"{base}/google",
         )
 
     def is_service_url(self, url: str) -> bool:
