@@ -318,3 +318,15 @@ def test_spinner_only_on_a_terminal() -> None:
         while "waiting" not in tty.getvalue() and time.monotonic() < deadline:
             time.sleep(0.01)
     assert "waiting (0 s)" in tty.getvalue() and tty.getvalue().endswith("\r\x1b[K")
+
+
+def test_login_against_a_fresh_in_process_emulator(env: Dict[str, str]) -> None:
+    env = dict(env)
+    env.pop("CAI_EMULATOR_URL")
+    term = Terminal(["--emulator", "login", "--email", "me@example.com", "--paste"], env)
+    out = term.expect("Paste the link from the email here: ")
+    link = out.split("(emulator) login link for me@example.com: ", 1)[1].split()[0]
+    term.send(link)
+    term.expect("Logged in as me (me@example.com)")
+    term.expect("run `caiclient emulator`")
+    assert term.finish() == 0
