@@ -184,6 +184,8 @@ class AsyncRooms:
         """Create a room with these characters; ``name`` becomes its title."""
     async def delete(self, room_id: str) -> None:
         """Delete a room you own (for every member)."""
+    async def delete_turns(self, room_id: str, turn_ids: typing.Sequence[str]) -> None:
+        """Delete messages (turns) from a room (the chat route, which takes a room id)."""
     async def edit(self, room_id: str, turn_id: str, candidate_id: str, text: str) -> caiclient.models.Turn:
         """Replace the text of a candidate in a room (yours or a character's); returns the turn."""
     async def get(self, room_id: str) -> caiclient.models.Room:

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any, Mapping, Optional, Type, TypeVar, Union
 
 from caiclient import errors
 from caiclient.endpoints import Endpoints
-from caiclient.models import Avatar
 from caiclient.transport.http import (
     DEFAULT_TIMEOUT,
     Credentials,
@@ -23,6 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from types import TracebackType
 
     from caiclient.auth import Auth
+    from caiclient.models import Avatar
     from caiclient.resources.account import Account
     from caiclient.resources.characters import Characters
     from caiclient.resources.chats import Chats
@@ -398,6 +398,8 @@ class Session:
         self, avatar: Union[Avatar, str], size: int = 400, animated: bool = False
     ) -> str:
         """The CDN URL of an avatar (an :class:`~caiclient.models.Avatar` or a file name)."""
+        from caiclient.models import Avatar  # the models are imported on first use
+
         name = avatar.file_name if isinstance(avatar, Avatar) else avatar
         if not isinstance(name, str) or not name:
             raise errors.ValidationError("avatar must be an Avatar or a file name", field="avatar")
