@@ -220,7 +220,7 @@ def test_login_in_process_and_the_stored_token_is_used(
     assert "Logged in as bob" in out
     assert "POST /google/v1/accounts:signInWithEmailLink" in err  # the debug log ran
     secrets = [a.oob_code for a in cai_emulator.login.attempts.values()]
-    secrets += list(cai_emulator.login.id_tokens) + [cai_emulator.other_token]
+    secrets += [*cai_emulator.login.id_tokens, cai_emulator.other_token]
     assert secrets and not [x for x in secrets if x in out or x in err]
     code, out, _ = run("whoami")
     assert code == 0 and out.startswith("bob (Bob)\n")
