@@ -30,6 +30,7 @@ import logging
 import queue
 import threading
 import time
+import weakref
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Mapping, Optional, Set
 
 from caiclient import errors
@@ -170,6 +171,7 @@ class RoomSocketTransport(WebSocketTransport):
         self._channels: Set[str] = set()  # channels the current connection is subscribed to
         self._wanted: Set[str] = set()  # channels to (re)subscribe on every connection
         self._aliases: Dict[str, List[str]] = {}  # request_id -> Centrifugo ids routed to it
+        self._lost: weakref.WeakSet[_Connection] = weakref.WeakSet()  # losses reported
         self.pings_answered = 0
 
     @classmethod
@@ -441,6 +443,9 @@ class RoomSocketTransport(WebSocketTransport):
 
     def _connection_lost(self, conn: _Connection, reason: str) -> None:
         with self._lock:
+            if conn in self._lost:
+                return  # reported already (the reader and disconnect() both report)
+            self._lost.add(conn)
             if self._ready is conn:
                 self._ready = None
                 self._channels = set()
