@@ -321,7 +321,11 @@ class AsyncReplyStream:
                 raise self._closed_error()
             loop = asyncio.get_running_loop()
             self._starting = asyncio.ensure_future(self._open(loop))
-        return await asyncio.shield(self._starting)
+        try:
+            return await asyncio.shield(self._starting)
+        except asyncio.CancelledError:
+            self._abandon()  # the stream is closed as soon as the send returns
+            raise
 
     async def _open(self, loop: asyncio.AbstractEventLoop) -> ReplyStream:
         it = await self._runner.run(_open_reply, loop, self._start)
