@@ -548,3 +548,17 @@ def test_a_reply_lost_before_it_started_is_a_typed_error(
     assert info.value.message_delivered is None and info.value.partial is None
     assert [t["author"]["is_human"] for t in _stored(cai_emulator, room.room_id)][-1] is True
     assert alice.rooms.reply(room.room_id, chars[0]).is_final  # the next one reconnects
+
+
+def test_the_room_socket_handshake_is_the_chat_sockets(
+    alice: caiclient.Session, cai_emulator: Any, room: Room
+) -> None:
+    alice.rooms.send(room.room_id, "hi")
+    alice.chats.create(str(cai_emulator.character_ids[0]), greeting=False)
+    shakes = {
+        e["path"]: e["headers"] for e in cai_emulator.log.entries() if e["kind"] == "ws_connect"
+    }
+    chat, group = shakes["/neo/ws/"], shakes["/neo/connection/websocket"]
+    for name in ("cookie", "user-agent", "origin"):
+        assert group.get(name) == chat.get(name), name
+    assert "HTTP_AUTHORIZATION" in group["cookie"]

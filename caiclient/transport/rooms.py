@@ -31,20 +31,16 @@ import queue
 import threading
 import time
 import weakref
-from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Mapping, Optional, Set
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Set
 
 from caiclient import errors
 from caiclient.transport.ws import (
-    Connect,
     Disconnected,
     PendingRequest,
     WebSocketTransport,
     _Closed,
     _Connection,
 )
-
-if TYPE_CHECKING:  # pragma: no cover
-    from caiclient.session import Session
 
 __all__ = ["RPC_METHOD", "RoomSocketTransport", "Subscription", "room_channel", "split_frames"]
 
@@ -173,21 +169,6 @@ class RoomSocketTransport(WebSocketTransport):
         self._aliases: Dict[str, List[str]] = {}  # request_id -> Centrifugo ids routed to it
         self._lost: weakref.WeakSet[_Connection] = weakref.WeakSet()  # losses reported
         self.pings_answered = 0
-
-    @classmethod
-    def for_session(cls, session: Session, connect: Optional[Connect]) -> RoomSocketTransport:
-        """The transport a Session uses (its endpoints, credentials, timeouts, headers)."""
-        t = session.timeout
-        connect_t, read_t = t if isinstance(t, tuple) else (t, t)
-        return cls(
-            session.endpoints.rooms_ws,
-            session.credentials,
-            origin=session.endpoints.web,
-            connect_timeout=float(connect_t),
-            frame_timeout=float(read_t),
-            headers=session.http.extra_headers,
-            connect=connect,
-        )
 
     # ------------------------------------------------------------ connecting
 
