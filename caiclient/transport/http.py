@@ -12,6 +12,7 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
+import math
 import os
 import random
 import re
@@ -24,6 +25,7 @@ from urllib.parse import urlsplit
 
 import attrs
 import requests
+import urllib3
 
 from caiclient import errors
 from caiclient.endpoints import Endpoints
@@ -387,6 +389,111 @@ _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _UNSET: Any = object()
 
 
+class _Watchdog:
+    """Ends HTTP attempts that outlive their deadline (a trickling status line or headers).
+
+    ``requests`` bounds each socket read, not an attempt: a server sending a
+    byte a second keeps a call alive forever. The pool classes below record
+    the connection an attempt uses; at the deadline this thread shuts that
+    socket down, the blocked read returns and the attempt fails as a timeout.
+    One daemon thread per process, started on first use (again after a fork).
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._watched: Dict[int, List[Any]] = {}  # id -> [deadline, conn or None, fired]
+        self._ids = 0
+        self._thread: Optional[threading.Thread] = None
+        self._wake = math.inf  # when the thread wakes up next
+        self._local = threading.local()
+
+    def _after_fork(self) -> None:
+        self._cond = threading.Condition()
+        self._watched = {}
+        self._thread = None  # threads do not survive a fork
+
+    def begin(self, deadline: float) -> int:
+        with self._cond:
+            self._ids += 1
+            wid = self._ids
+            self._watched[wid] = [deadline, None, False]
+            if self._thread is None:
+                self._wake = math.inf
+                self._thread = threading.Thread(
+                    target=self._run, name="caiclient-http-watchdog", daemon=True
+                )
+                self._thread.start()
+            elif deadline < self._wake:  # wake the thread only when it sleeps too long
+                self._cond.notify()
+        self._local.current = wid
+        return wid
+
+    def attach(self, conn: Any) -> None:
+        """Called by the pool for the connection the current attempt got."""
+        wid = getattr(self._local, "current", None)
+        if wid is not None:
+            with self._cond:
+                entry = self._watched.get(wid)
+                if entry is not None:
+                    entry[1] = conn
+
+    def end(self, wid: int) -> bool:
+        """Stop watching; True if the deadline fired (the attempt was cut)."""
+        self._local.current = None
+        with self._cond:
+            entry = self._watched.pop(wid, None)
+        return bool(entry and entry[2])
+
+    def _run(self) -> None:
+        idle_since: Optional[float] = None
+        while True:
+            with self._cond:
+                now = time.monotonic()
+                if self._watched:
+                    idle_since = None
+                elif idle_since is None:
+                    idle_since = now
+                elif now - idle_since >= 1.0:  # nothing to watch: end (begin() restarts it)
+                    self._thread = None
+                    return
+                due = [e for e in self._watched.values() if not e[2] and e[0] <= now]
+                for e in due:
+                    e[2] = True
+                pending = [e[0] for e in self._watched.values() if not e[2]]
+                if not due:
+                    self._wake = min(pending) if pending else now + 1.0
+                    self._cond.wait(self._wake - now)
+            for e in due:
+                shutdown_socket(getattr(e[1], "sock", None))
+
+
+def shutdown_socket(sock: Any) -> None:
+    """Wake every thread blocked on ``sock`` (the raw socket, also under TLS); never raises."""
+    if isinstance(sock, socket.socket):
+        try:
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+_WATCHDOG = _Watchdog()
+_fork.register(_WATCHDOG)
+
+
+class _WatchedHTTPPool(urllib3.HTTPConnectionPool):
+    def _get_conn(self, timeout: Optional[float] = None) -> Any:
+        conn = super()._get_conn(timeout)
+        _WATCHDOG.attach(conn)
+        return conn
+
+
+class _WatchedHTTPSPool(urllib3.HTTPSConnectionPool):
+    def _get_conn(self, timeout: Optional[float] = None) -> Any:
+        conn = super()._get_conn(timeout)
+        _WATCHDOG.attach(conn)
+        return conn
+
+
 class HTTPTransport:
     """Sends HTTP requests for a :class:`~caiclient.Session`.
 
@@ -455,6 +562,10 @@ class HTTPTransport:
             adapter = requests.adapters.HTTPAdapter(
                 pool_connections=4, pool_maxsize=self._pool_size
             )
+            adapter.poolmanager.pool_classes_by_scheme = {
+                "http": _WatchedHTTPPool,
+                "https": _WatchedHTTPSPool,
+            }
             sess.mount("https://", adapter)
             sess.mount("http://", adapter)
             sess.cookies = self.cookies
@@ -552,6 +663,7 @@ class HTTPTransport:
             status = 0
             content = b""
             resp_headers: Dict[str, str] = {}
+            wid = _WATCHDOG.begin(started + budget) if own else 0
             try:
                 resp = self._http().request(method, url, **kwargs)
             except requests.exceptions.RequestException as exc:
@@ -570,10 +682,16 @@ class HTTPTransport:
                     err, retryable = _transport_error(exc, method, path, safe)
                 finally:
                     # Never leave a half-read response (and its socket) behind.
+                    if own and _WATCHDOG.end(wid):
+                        wid = 0
+                        if err is not None:  # cut by the deadline, not a broken peer
+                            err, retryable = _attempt_timeout(method, path), safe
                     close = getattr(resp, "close", None)
                     if close is not None:
                         close()
                 del resp
+            if own and wid and _WATCHDOG.end(wid):
+                err, retryable = _attempt_timeout(method, path), safe
             if err is None:
                 elapsed = (time.monotonic() - started) * 1000
                 log.debug("%s %s -> %s (%.0f ms)", method, path, status, elapsed)
@@ -678,6 +796,10 @@ def _transport_error(
         err = errors.NetworkError(f"could not reach the service for {method} {path}: {_short(exc)}")
         return err, safe or _is_connect_failure(exc)
     return errors.NetworkError(f"{method} {path} failed: {_short(exc)}"), False
+
+
+def _attempt_timeout(method: str, path: str) -> errors.CaiError:
+    return errors.Timeout(f"timed out waiting for the answer to {method} {path}")
 
 
 def _socket_of(raw: Any) -> Optional[socket.socket]:

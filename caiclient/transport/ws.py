@@ -36,7 +36,6 @@ import json
 import logging
 import queue
 import re
-import socket
 import threading
 import time
 import uuid
@@ -50,6 +49,7 @@ from caiclient.transport.http import (
     Credentials,
     Secret,
     check_encodable,
+    shutdown_socket,
 )
 
 __all__ = [
@@ -122,15 +122,6 @@ class _HandshakeAborted(Exception):
     pass
 
 
-def _shutdown(sock: Any) -> None:
-    """Wake every thread blocked on ``sock`` (the raw socket, also under TLS)."""
-    if isinstance(sock, socket.socket):
-        try:
-            socket.socket.shutdown(sock, socket.SHUT_RDWR)
-        except OSError:
-            pass
-
-
 class WebSocketClientConnection:
     """A ``websocket-client`` socket behind :class:`WSConnection`.
 
@@ -186,7 +177,7 @@ class WebSocketClientConnection:
 
     def abort(self) -> None:
         """Wake a blocked :meth:`recv` at once (it raises)."""
-        _shutdown(self.ws.sock)
+        shutdown_socket(self.ws.sock)
 
     def close(self) -> None:
         """Send a close frame (without waiting for the answer) and close the socket."""
@@ -198,7 +189,7 @@ class WebSocketClientConnection:
             self.ws.send_close()
         except Exception:
             pass
-        _shutdown(sock)
+        shutdown_socket(sock)
         try:
             self.ws.shutdown()
         except Exception:
@@ -228,7 +219,7 @@ class WebSocketClientConnector:
             active = list(self._active)
         for ws in active:
             setattr(ws, "cai_aborted", True)  # noqa: B010
-            _shutdown(ws.sock)
+            shutdown_socket(ws.sock)
 
     def __call__(self, url: str, headers: Mapping[str, str], timeout: float) -> WSConnection:
         import websocket  # websocket-client
@@ -287,7 +278,7 @@ class WebSocketClientConnector:
             with self._lock:
                 self._active.discard(ws)
         if failure is not None:
-            _shutdown(ws.sock)
+            shutdown_socket(ws.sock)
             try:
                 ws.shutdown()
             except Exception:
