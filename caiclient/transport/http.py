@@ -396,28 +396,27 @@ class _Watchdog:
     byte a second keeps a call alive forever. The pool classes below record
     the connection an attempt uses; at the deadline this thread shuts that
     socket down, the blocked read returns and the attempt fails as a timeout.
-    One daemon thread per process, started on first use (again after a fork).
+    One daemon thread per transport, started on first use, ended when idle
+    for a second and by :meth:`stop` (``close()``).
     """
 
     def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._watched: Dict[int, List[Any]] = {}  # id -> [deadline, conn or None, fired]
+        self._after_fork()
         self._ids = 0
-        self._thread: Optional[threading.Thread] = None
-        self._wake = math.inf  # when the thread wakes up next
-        self._local = threading.local()
 
     def _after_fork(self) -> None:
         self._cond = threading.Condition()
-        self._watched = {}
-        self._thread = None  # threads do not survive a fork
+        self._watched: Dict[int, List[Any]] = {}  # id -> [deadline, conn or None, fired]
+        self._thread: Optional[threading.Thread] = None  # threads do not survive a fork
+        self._wake = math.inf  # when the thread wakes up next
+        self._stopped = False
 
     def begin(self, deadline: float) -> int:
         with self._cond:
             self._ids += 1
             wid = self._ids
             self._watched[wid] = [deadline, None, False]
-            if self._thread is None:
+            if self._thread is None and not self._stopped:
                 self._wake = math.inf
                 self._thread = threading.Thread(
                     target=self._run, name="caiclient-http-watchdog", daemon=True
@@ -425,24 +424,30 @@ class _Watchdog:
                 self._thread.start()
             elif deadline < self._wake:  # wake the thread only when it sleeps too long
                 self._cond.notify()
-        self._local.current = wid
+        _CURRENT.entry = (self, wid)
         return wid
 
-    def attach(self, conn: Any) -> None:
-        """Called by the pool for the connection the current attempt got."""
-        wid = getattr(self._local, "current", None)
-        if wid is not None:
-            with self._cond:
-                entry = self._watched.get(wid)
-                if entry is not None:
-                    entry[1] = conn
+    def attach(self, wid: int, conn: Any) -> None:
+        with self._cond:
+            entry = self._watched.get(wid)
+            if entry is not None:
+                entry[1] = conn
 
     def end(self, wid: int) -> bool:
         """Stop watching; True if the deadline fired (the attempt was cut)."""
-        self._local.current = None
+        _CURRENT.entry = None
         with self._cond:
             entry = self._watched.pop(wid, None)
         return bool(entry and entry[2])
+
+    def stop(self) -> None:
+        """End the thread (bounded wait)."""
+        with self._cond:
+            self._stopped = True
+            thread = self._thread
+            self._cond.notify()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(2.0)
 
     def _run(self) -> None:
         idle_since: Optional[float] = None
@@ -453,8 +458,8 @@ class _Watchdog:
                     idle_since = None
                 elif idle_since is None:
                     idle_since = now
-                elif now - idle_since >= 1.0:  # nothing to watch: end (begin() restarts it)
-                    self._thread = None
+                if self._stopped or (idle_since is not None and now - idle_since >= 1.0):
+                    self._thread = None  # begin() starts another when needed
                     return
                 due = [e for e in self._watched.values() if not e[2] and e[0] <= now]
                 for e in due:
@@ -467,6 +472,15 @@ class _Watchdog:
                 shutdown_socket(getattr(e[1], "sock", None))
 
 
+_CURRENT = threading.local()  # (watchdog, id) of the attempt this thread is making
+
+
+def _attach(conn: Any) -> None:
+    entry = getattr(_CURRENT, "entry", None)
+    if entry is not None:
+        entry[0].attach(entry[1], conn)
+
+
 def shutdown_socket(sock: Any) -> None:
     """Wake every thread blocked on ``sock`` (the raw socket, also under TLS); never raises."""
     if isinstance(sock, socket.socket):
@@ -476,21 +490,17 @@ def shutdown_socket(sock: Any) -> None:
             pass
 
 
-_WATCHDOG = _Watchdog()
-_fork.register(_WATCHDOG)
-
-
 class _WatchedHTTPPool(urllib3.HTTPConnectionPool):
     def _get_conn(self, timeout: Optional[float] = None) -> Any:
         conn = super()._get_conn(timeout)
-        _WATCHDOG.attach(conn)
+        _attach(conn)
         return conn
 
 
 class _WatchedHTTPSPool(urllib3.HTTPSConnectionPool):
     def _get_conn(self, timeout: Optional[float] = None) -> Any:
         conn = super()._get_conn(timeout)
-        _WATCHDOG.attach(conn)
+        _attach(conn)
         return conn
 
 
@@ -534,6 +544,7 @@ class HTTPTransport:
         self._sessions: List[requests.Session] = []
         self.cookies = getattr(http, "cookies", None) or requests.cookies.RequestsCookieJar()
         self._closed = False
+        self._watchdog = _Watchdog()
         # The environment, read once (trust_env is off on our sessions).
         self._env_proxies = urllib.request.getproxies()
         self._no_proxy = self._env_proxies.pop("no", None)
@@ -550,6 +561,7 @@ class HTTPTransport:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._sessions = []
+        self._watchdog._after_fork()
 
     def _http(self) -> Any:
         if self._closed:
@@ -597,6 +609,7 @@ class HTTPTransport:
             sessions, self._sessions = self._sessions, []
         for s in sessions:
             s.close()
+        self._watchdog.stop()
 
     # -- the call
 
@@ -663,11 +676,15 @@ class HTTPTransport:
             status = 0
             content = b""
             resp_headers: Dict[str, str] = {}
-            wid = _WATCHDOG.begin(started + budget) if own else 0
+            http = self._http()  # raises on a closed session, before anything is watched
+            wid = self._watchdog.begin(started + budget) if own else 0
             try:
-                resp = self._http().request(method, url, **kwargs)
+                resp = http.request(method, url, **kwargs)
             except requests.exceptions.RequestException as exc:
                 err, retryable = _transport_error(exc, method, path, safe)
+            except BaseException:
+                self._watchdog.end(wid)  # whatever else escapes (a closed session...)
+                raise
             else:
                 try:
                     status = resp.status_code
@@ -682,7 +699,7 @@ class HTTPTransport:
                     err, retryable = _transport_error(exc, method, path, safe)
                 finally:
                     # Never leave a half-read response (and its socket) behind.
-                    if own and _WATCHDOG.end(wid):
+                    if self._watchdog.end(wid):
                         wid = 0
                         if err is not None:  # cut by the deadline, not a broken peer
                             err, retryable = _attempt_timeout(method, path), safe
@@ -690,7 +707,7 @@ class HTTPTransport:
                     if close is not None:
                         close()
                 del resp
-            if own and wid and _WATCHDOG.end(wid):
+            if wid and self._watchdog.end(wid):
                 err, retryable = _attempt_timeout(method, path), safe
             if err is None:
                 elapsed = (time.monotonic() - started) * 1000

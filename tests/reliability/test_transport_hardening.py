@@ -725,3 +725,15 @@ def test_secret_header_values_are_hidden_in_reprs() -> None:
     )
     assert h["authorization"] == f"Token {TOKEN}" and "s3cr3t" in h["Cookie"]
     assert TOKEN not in repr(h) and "s3cr3t" not in repr(h) and TOKEN not in str(h)
+
+
+def test_the_http_watchdog_ends_when_nothing_is_watched(cai_emulator: Any) -> None:
+    s = emu_session(cai_emulator)
+    s.account.me()
+    s.close()
+    with pytest.raises(errors.CaiError):  # a call on a closed session leaves nothing watched
+        s.account.me()
+    deadline = time.monotonic() + 10
+    while any(t.name == "caiclient-http-watchdog" for t in caiclient_threads()):
+        assert time.monotonic() < deadline, "the watchdog thread did not end"
+        time.sleep(0.05)
