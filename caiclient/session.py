@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from caiclient.resources.personas import Personas
     from caiclient.resources.users import Users
     from caiclient.resources.voices import Voices
+    from caiclient.transport.impersonate import Impersonation
     from caiclient.transport.ws import Connect, WebSocketTransport
 
 __all__ = ["Session"]
@@ -103,6 +104,14 @@ class Session:
         ws_connect: how to open the chat websocket (a function
             ``(url, headers, timeout) -> connection``; default:
             ``websocket-client``). A seam for tests and proxies.
+        impersonate: a browser to impersonate (``"chrome"``, ``"firefox"``,
+            ``"safari"``, ``"edge"`` or a versioned name such as
+            ``"chrome136"``): HTTP *and* the websockets then go through
+            curl_cffi with that browser's TLS fingerprint and headers, which
+            gets through where the service refuses plain clients' websocket
+            handshakes. Needs the ``impersonate`` extra
+            (``pip install "caiclient[impersonate]"``); cannot be combined
+            with ``http`` or ``ws_connect``.
 
     A Session is thread-safe: share one per process (e.g. at module level
     in a Django or Flask app). Close it with :meth:`close` or use it as a
@@ -122,6 +131,7 @@ class Session:
         headers: Optional[Mapping[str, str]] = None,
         reply_timeout: float = 180.0,
         ws_connect: Optional[Connect] = None,
+        impersonate: Optional[str] = None,
     ) -> None:
         if endpoints is not None and not isinstance(endpoints, Endpoints):
             raise errors.ValidationError(
@@ -130,6 +140,18 @@ class Session:
         _check_timeout(timeout)
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise errors.ValidationError("max_retries must be an integer >= 0", field="max_retries")
+        self._impersonation: Optional[Impersonation] = None
+        if impersonate is not None:
+            if http is not None or ws_connect is not None:
+                raise errors.ValidationError(
+                    "impersonate= brings its own HTTP session and websocket: "
+                    "pass either impersonate= or http=/ws_connect=, not both",
+                    field="impersonate",
+                )
+            from caiclient.transport.impersonate import Impersonation
+
+            self._impersonation = Impersonation(impersonate)
+            http, ws_connect = self._impersonation.http, self._impersonation.connect
         self._credentials = Credentials(
             token=_clean_token(token, "token"),
             web_next_auth=_clean_cookie(web_next_auth, "web_next_auth"),
@@ -148,6 +170,8 @@ class Session:
         self._lock = threading.RLock()
         self._account_id: Optional[str] = None
         self._ws: Optional[WebSocketTransport] = None
+        # How every socket of the session opens (chat, rooms): the impersonating
+        # connect when impersonate= is given.
         self._ws_connect = ws_connect
         self._closed = False
 
@@ -180,6 +204,11 @@ class Session:
     def is_authenticated(self) -> bool:
         """True when the session has a token."""
         return self._credentials.token is not None
+
+    @property
+    def impersonate(self) -> Optional[str]:
+        """The browser this session impersonates (``Session(impersonate=...)``), or ``None``."""
+        return self._impersonation.target if self._impersonation is not None else None
 
     @property
     def credentials(self) -> Credentials:
@@ -372,6 +401,8 @@ class Session:
         if ws is not None:
             ws.close()
         self.http.close()
+        if self._impersonation is not None:
+            self._impersonation.close()
 
     def __enter__(self: S) -> S:
         return self

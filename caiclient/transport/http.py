@@ -214,8 +214,8 @@ _BLOCK_HINTS = {
     "html": "the service answered with an HTML page instead of JSON",
 }
 _BLOCK_ADVICE = (
-    "; slow down, or pass a browser-impersonating HTTP session "
-    "(Session(http=curl_cffi.requests.Session(impersonate='chrome')))"
+    "; slow down, or impersonate a browser "
+    "(Session(impersonate='chrome'), the 'impersonate' extra)"
 )
 
 

@@ -31,7 +31,14 @@ from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Proto
 from caiclient import errors
 from caiclient.transport.http import DEFAULT_HEADERS, Credentials
 
-__all__ = ["Disconnected", "PendingRequest", "WSConnection", "WebSocketTransport", "new_id"]
+__all__ = [
+    "Disconnected",
+    "PendingRequest",
+    "WSConnection",
+    "WebSocketTransport",
+    "handshake_error",
+    "new_id",
+]
 
 log = logging.getLogger("caiclient.ws")
 
@@ -79,6 +86,22 @@ class _Closed:
         self.reason = reason
 
 
+def handshake_error(status: Optional[int]) -> errors.CaiError:
+    """The error for a websocket handshake the server answered with ``status``.
+
+    One mapping for every way of connecting (``websocket-client`` here, the
+    browser-impersonating stack of :mod:`caiclient.transport.impersonate`).
+    """
+    if status in (401, 403):
+        return errors.AuthenticationError(
+            "the service refused the websocket handshake: the token is invalid or expired",
+            status=status,
+            method="GET",
+            path="/ws/",
+        )
+    return errors.NetworkError(f"websocket handshake failed (HTTP {status})")
+
+
 def _default_connect(url: str, headers: Mapping[str, str], timeout: float) -> WSConnection:
     import websocket  # websocket-client
 
@@ -93,15 +116,7 @@ def _default_connect(url: str, headers: Mapping[str, str], timeout: float) -> WS
             enable_multithread=True,
         )
     except websocket.WebSocketBadStatusException as exc:
-        status = getattr(exc, "status_code", None)
-        if status in (401, 403):
-            raise errors.AuthenticationError(
-                "the service refused the websocket handshake: the token is invalid or expired",
-                status=status,
-                method="GET",
-                path="/ws/",
-            ) from None
-        raise errors.NetworkError(f"websocket handshake failed (HTTP {status})") from None
+        raise handshake_error(getattr(exc, "status_code", None)) from None
     except websocket.WebSocketTimeoutException:
         raise errors.Timeout("timed out opening the chat websocket") from None
     except (OSError, websocket.WebSocketException) as exc:
