@@ -18,6 +18,10 @@ class AsyncAccount:
         """Usernames of the users you follow."""
     async def me(self) -> caiclient.models.Account:
         """Your account's profile (``GET plus /chat/user/``)."""
+    async def muted_words(self) -> typing.List[str]:
+        """The words you muted: characters avoid them in their replies."""
+    async def set_muted_words(self, words: typing.Sequence[str]) -> typing.List[str]:
+        """Replace your muted words with ``words``; returns the new list."""
     async def settings(self) -> caiclient.models.Settings:
         """Your settings: default persona, per-character persona and voice overrides."""
     async def update(self, *, name: typing.Optional[str] = ..., username: typing.Optional[str] = ..., bio: typing.Optional[str] = ..., avatar_rel_path: typing.Optional[str] = ...) -> caiclient.models.Account:
@@ -50,6 +54,14 @@ class AsyncUsers:
     """Async face of :class:`caiclient.resources.users.Users`."""
     async def follow(self, username: str) -> None:
         """Follow a user."""
+    def followers(self, username: str) -> caiclient.aio.AsyncIteratorStream[caiclient.models.UserSummary]:
+        """Every user who follows ``username``, fetched a page at a time as you iterate."""
+    async def followers_page(self, username: str, page: int = ...) -> caiclient.models.UserPage:
+        """One page (1-based) of the users who follow ``username``."""
+    def following(self, username: str) -> caiclient.aio.AsyncIteratorStream[caiclient.models.UserSummary]:
+        """Every user ``username`` follows, fetched a page at a time as you iterate."""
+    async def following_page(self, username: str, page: int = ...) -> caiclient.models.UserPage:
+        """One page (1-based) of the users ``username`` follows."""
     async def get(self, username: str) -> caiclient.models.PublicUser:
         """A user's public profile (works for guests)."""
     async def unfollow(self, username: str) -> None:
@@ -83,13 +95,23 @@ class AsyncCharacters:
         """Use a voice for a character's speech (``None`` removes your override)."""
     async def similar(self, character_id: str) -> typing.List[caiclient.models.Character]:
         """Characters similar to one (works for guests)."""
+    async def trending(self) -> typing.List[caiclient.models.Character]:
+        """The characters trending now (works for guests)."""
     async def update(self, character_id: str, *, name: typing.Optional[str] = ..., greeting: typing.Optional[str] = ..., title: typing.Optional[str] = ..., description: typing.Optional[str] = ..., definition: typing.Optional[str] = ..., copyable: typing.Optional[bool] = ..., visibility: typing.Optional[str] = ..., avatar_rel_path: typing.Optional[str] = ..., default_voice_id: typing.Optional[str] = ..., archived: bool = ...) -> caiclient.models.Character:
         """Change one of your characters; arguments left out keep their value."""
+    async def voice(self, character_id: str) -> typing.Optional[str]:
+        """The voice you chose for a character with :meth:`set_voice`, or ``None``."""
     async def vote(self, character_id: str, vote: typing.Optional[bool]) -> None:
         """Like (``True``), dislike (``False``) or remove your vote (``None``)."""
+    async def vote_count(self, character_id: str) -> int:
+        """How many likes a character has (works for guests)."""
+    async def vote_counts(self, character_ids: typing.Sequence[str]) -> typing.Dict[str, int]:
+        """Likes of several characters at once: ``{character_id: count}`` (works for guests)."""
 
 class AsyncChats:
     """Async face of :class:`caiclient.resources.chats.Chats`."""
+    async def add_turn(self, character_id: str, chat_id: str, text: str) -> caiclient.models.Turn:
+        """Add your message to a chat without asking for a reply (a "manual" turn)."""
     async def archive(self, chat_id: str) -> None:
         """Archive a chat (it leaves your lists but keeps its history)."""
     async def available_models(self) -> typing.Dict[str, typing.Any]:
@@ -130,6 +152,8 @@ class AsyncChats:
         """Ask for another reply to a character's turn; returns the turn with the new candidate."""
     async def rename(self, chat_id: str, name: str) -> None:
         """Give a chat a name."""
+    async def reply(self, character_id: str, chat_id: str) -> caiclient.models.Turn:
+        """Ask the character to answer the chat as it stands; returns the complete reply."""
     async def send(self, character_id: str, chat_id: str, text: str, *, image_rel_path: typing.Optional[str] = ...) -> caiclient.models.Turn:
         """Send a message and return the character's complete reply."""
     async def set_model(self, chat_id: str, model_type: str) -> None:
@@ -140,6 +164,8 @@ class AsyncChats:
         """Send a message and stream the reply as growing :class:`~caiclient.models.Turn` snapshots."""
     def stream_regenerate(self, character_id: str, chat_id: str, turn_id: str) -> caiclient.aio.AsyncReplyStream:
         """Ask for another reply (a new candidate) to a character's turn, streamed."""
+    def stream_reply(self, character_id: str, chat_id: str) -> caiclient.aio.AsyncReplyStream:
+        """Ask the character to answer the chat as it stands, without a new message; streamed."""
     def turns(self, chat_id: str, *, pinned_only: bool = ...) -> caiclient.aio.AsyncIteratorStream[caiclient.models.Turn]:
         """Every turn of a chat, newest first, fetched one page at a time as you iterate."""
     async def unarchive(self, chat_id: str) -> None:
@@ -148,6 +174,47 @@ class AsyncChats:
         """Unpin a turn; returns the turn."""
     async def unrate(self, chat_id: str, turn_id: str, candidate_id: str, annotation_id: str) -> None:
         """Remove a rating made with :meth:`rate`."""
+
+class AsyncRooms:
+    """Async face of :class:`caiclient.resources.rooms.Rooms`."""
+    async def add_character(self, room_id: str, character_id: str) -> None:
+        """Bring a character into a room."""
+    async def create(self, name: str, character_ids: typing.Sequence[str], *, greeting: bool = ..., anyone_can_join: bool = ...) -> caiclient.models.Room:
+        """Create a room with these characters; ``name`` becomes its title."""
+    async def delete(self, room_id: str) -> None:
+        """Delete a room you own (for every member)."""
+    async def edit(self, room_id: str, turn_id: str, candidate_id: str, text: str) -> caiclient.models.Turn:
+        """Replace the text of a candidate in a room (yours or a character's); returns the turn."""
+    async def get(self, room_id: str) -> caiclient.models.Room:
+        """One of your rooms by id (:class:`~caiclient.errors.NotFound` if you are not in it)."""
+    async def join(self, join_token: str) -> caiclient.models.Room:
+        """Join a room by its invite code (``room.join_token`` of a room someone shared)."""
+    async def leave(self, room_id: str) -> None:
+        """Leave a room you joined (its owner deletes it with :meth:`delete` instead)."""
+    async def list(self) -> typing.List[caiclient.models.Room]:
+        """Your rooms (those you created or joined)."""
+    def listen(self, room_id: str, *, timeout: float = ..., include_own: bool = ..., partial: bool = ...) -> caiclient.aio.AsyncIteratorStream[caiclient.models.Turn]:
+        """The turns others add to a room (people and characters), as they arrive."""
+    async def page(self, room_id: str, next_token: typing.Optional[str] = ...) -> caiclient.models.TurnPage:
+        """One page of a room's turns, newest first, and the token of the next page."""
+    async def regenerate(self, room_id: str, turn_id: str, character_id: str) -> caiclient.models.Turn:
+        """Ask for another answer to a character's turn; returns the turn with it."""
+    async def remove_character(self, room_id: str, character_id: str) -> None:
+        """Take a character out of a room."""
+    async def rename(self, room_id: str, name: str) -> None:
+        """Give a room a new title."""
+    async def reply(self, room_id: str, character_id: typing.Optional[str] = ...) -> caiclient.models.Turn:
+        """Ask a character to answer (or let the service pick); returns the complete answer."""
+    async def reset(self, room_id: str) -> caiclient.models.Turn:
+        """Start the room's memory afresh (a context-reset turn); returns that turn."""
+    async def send(self, room_id: str, text: str, *, image_rel_path: typing.Optional[str] = ...) -> caiclient.models.Turn:
+        """Post your message into a room; returns it as the room stored it."""
+    def stream_regenerate(self, room_id: str, turn_id: str, character_id: str) -> caiclient.aio.AsyncReplyStream:
+        """Ask for another answer (a new candidate) to a character's turn, streamed."""
+    def stream_reply(self, room_id: str, character_id: typing.Optional[str] = ...) -> caiclient.aio.AsyncReplyStream:
+        """Ask a character to answer in the room, streamed as growing Turn snapshots."""
+    def turns(self, room_id: str) -> caiclient.aio.AsyncIteratorStream[caiclient.models.Turn]:
+        """Every turn of a room, newest first, fetched one page at a time as you iterate."""
 
 class AsyncVoices:
     """Async face of :class:`caiclient.resources.voices.Voices`."""
@@ -172,6 +239,8 @@ class AsyncVoices:
 
 class AsyncMedia:
     """Async face of :class:`caiclient.resources.media.Media`."""
+    async def generate_chat_image(self, description: str) -> str:
+        """Generate an image to show in a chat from a description; returns its URL."""
     async def generate_image(self, prompt: str, n: int = ...) -> typing.List[str]:
         """Generate ``n`` (1-8) candidate images from a prompt; returns their URLs."""
     async def speech(self, chat_id: str, turn_id: str, candidate_id: str, voice_id: str) -> bytes:

@@ -63,6 +63,7 @@ if TYPE_CHECKING:  # pragma: no cover
         AsyncChats,
         AsyncMedia,
         AsyncPersonas,
+        AsyncRooms,
         AsyncUsers,
         AsyncVoices,
     )
@@ -76,7 +77,9 @@ C = TypeVar("C", bound="Client")
 _SENTINEL: Any = object()
 DEFAULT_MAX_WORKERS = 64
 
-RESOURCE_NAMES = ("account", "personas", "users", "characters", "chats", "voices", "media")
+RESOURCE_NAMES = (
+    "account", "personas", "users", "characters", "chats", "rooms", "voices", "media",
+)  # fmt: skip
 
 
 class _Runner:
@@ -147,7 +150,11 @@ class AsyncIteratorStream(Generic[T]):
         return item
 
     def _wake(self) -> None:
-        """Make a running ``next()`` return soon (overridden for reply streams)."""
+        """Make a running ``next()`` return soon: an iterator whose ``close()`` may be
+        called from another thread (``threadsafe_close = True``) is closed now."""
+        it: Any = self._it
+        if it is not None and getattr(it, "threadsafe_close", False):
+            it.close()
 
     def _abandon(self) -> None:
         """Cancelled mid-``next()``: close in the background once the worker is free."""
@@ -468,6 +475,11 @@ class Client:
     def chats(self) -> AsyncChats:
         """Async :attr:`caiclient.Session.chats`."""
         return self._resource("chats")
+
+    @property
+    def rooms(self) -> AsyncRooms:
+        """Async :attr:`caiclient.Session.rooms`."""
+        return self._resource("rooms")
 
     @property
     def voices(self) -> AsyncVoices:

@@ -35,6 +35,8 @@ class Endpoints:
         ws: the chat websocket (``wss://neo.character.ai/ws/``).
         web: the website's tRPC API (``https://character.ai``).
         cdn: the static image CDN (``https://characterai.io``).
+        rooms_ws: the group-chat socket, Centrifugo-style
+            (``wss://neo.character.ai/connection/websocket``; cainode.md 5.3).
     """
 
     plus: str = attrs.field(default="https://plus.character.ai", converter=_strip)
@@ -42,9 +44,10 @@ class Endpoints:
     ws: str = "wss://neo.character.ai/ws/"
     web: str = attrs.field(default="https://character.ai", converter=_strip)
     cdn: str = attrs.field(default="https://characterai.io", converter=_strip)
+    rooms_ws: str = "wss://neo.character.ai/connection/websocket"
 
     def __attrs_post_init__(self) -> None:
-        for name in ("plus", "neo", "ws", "web", "cdn"):
+        for name in ("plus", "neo", "ws", "web", "cdn", "rooms_ws"):
             _check_base(name, getattr(self, name))
 
     @classmethod
@@ -52,7 +55,7 @@ class Endpoints:
         """Endpoints of an emulator listening at ``url`` (e.g. ``http://127.0.0.1:8765``).
 
         The hosts map to ``/plus``, ``/neo``, ``/web`` and ``/cdn`` and the
-        websocket to ``/neo/ws/`` on the same port.
+        websockets to ``/neo/ws/`` and ``/neo/connection/websocket`` on the same port.
         """
         base = _strip(url)
         parts = urlsplit(base)
@@ -65,6 +68,7 @@ class Endpoints:
             ws=f"{ws_scheme}://{parts.netloc}{parts.path}/neo/ws/",
             web=f"{base}/web",
             cdn=f"{base}/cdn",
+            rooms_ws=f"{ws_scheme}://{parts.netloc}{parts.path}/neo/connection/websocket",
         )
 
     def is_service_url(self, url: str) -> bool:

@@ -27,9 +27,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from caiclient.resources.chats import Chats
     from caiclient.resources.media import Media
     from caiclient.resources.personas import Personas
+    from caiclient.resources.rooms import Rooms
     from caiclient.resources.users import Users
     from caiclient.resources.voices import Voices
     from caiclient.transport.impersonate import Impersonation
+    from caiclient.transport.rooms import RoomSocketTransport
     from caiclient.transport.ws import Connect, WebSocketTransport
 
 __all__ = ["Session"]
@@ -170,6 +172,7 @@ class Session:
         self._lock = threading.RLock()
         self._account_id: Optional[str] = None
         self._ws: Optional[WebSocketTransport] = None
+        self._room_ws: Optional[RoomSocketTransport] = None
         # How every socket of the session opens (chat, rooms): the impersonating
         # connect when impersonate= is given.
         self._ws_connect = ws_connect
@@ -284,6 +287,13 @@ class Session:
         return self._resource("chats", Chats)
 
     @property
+    def rooms(self) -> Rooms:
+        """Group chats, "rooms" (several characters and people in one conversation)."""
+        from caiclient.resources.rooms import Rooms
+
+        return self._resource("rooms", Rooms)
+
+    @property
     def voices(self) -> Voices:
         """Voices for text-to-speech (search, yours, upload, edit, delete)."""
         from caiclient.resources.voices import Voices
@@ -322,6 +332,19 @@ class Session:
                     connect=self._ws_connect,
                 )
             return self._ws
+
+    @property
+    def room_ws(self) -> RoomSocketTransport:
+        """The group-chat socket transport (created on first use; connects lazily)."""
+        from caiclient.transport.rooms import RoomSocketTransport
+
+        self.require_account("group chats")
+        with self._lock:
+            if self._closed:
+                raise errors.CaiError("the session is closed")
+            if self._room_ws is None:
+                self._room_ws = RoomSocketTransport.for_session(self, self._ws_connect)
+            return self._room_ws
 
     # ------------------------------------------------------------ low level
 
@@ -398,8 +421,10 @@ class Session:
                 return
             self._closed = True
             ws, self._ws = self._ws, None
-        if ws is not None:
-            ws.close()
+            room_ws, self._room_ws = self._room_ws, None
+        for transport in (ws, room_ws):
+            if transport is not None:
+                transport.close()
         self.http.close()
         if self._impersonation is not None:
             self._impersonation.close()

@@ -70,6 +70,7 @@ nitpick_ignore = [
     ("py:class", "AsyncUsers"),
     ("py:class", "AsyncCharacters"),
     ("py:class", "AsyncChats"),
+    ("py:class", "AsyncRooms"),
     ("py:class", "AsyncVoices"),
     ("py:class", "AsyncMedia"),
     # The ``ws_connect``/``connect`` arguments are typed with the alias

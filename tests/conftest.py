@@ -6,6 +6,7 @@ from typing import Iterator
 
 import pytest
 import responses
+from cli_support import run  # noqa: F401  (the CLI tests' fixture)
 from support import TOKEN, Sleeps
 
 import caiclient

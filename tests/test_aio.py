@@ -393,6 +393,7 @@ def test_client_mirrors_the_session_members() -> None:
     elsewhere = {
         "close": "aclose",  # async close
         "ws": "session.ws",  # transports stay on the sync session
+        "room_ws": "session.room_ws",
         "http": "session.http",
         "require_account": "session.require_account",
         "timeout": "session.timeout",

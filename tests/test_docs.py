@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 
 PAGES = [
-    "index", "quickstart", "token", "chatting", "async", "backends", "notebooks",
+    "index", "quickstart", "token", "chatting", "rooms", "async", "backends", "notebooks",
     "testing", "errors", "cli", "migrating", "api", "benchmarks",
 ]  # fmt: skip
 
@@ -247,5 +247,7 @@ def test_testing_page_documents_every_emulator_option_and_fault() -> None:
 
 def test_api_reference_covers_every_resource() -> None:
     text = page("api")
-    for module in ("account", "personas", "users", "characters", "chats", "voices", "media"):
+    for module in (
+        "account", "personas", "users", "characters", "chats", "rooms", "voices", "media",
+    ):  # fmt: skip
         assert f".. autoclass:: caiclient.resources.{module}." in text

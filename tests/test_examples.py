@@ -60,7 +60,7 @@ def ok(proc: subprocess.CompletedProcess) -> str:
 
 
 def test_every_example_is_tested() -> None:
-    tested = {"minimal.py", "streaming.py", "asyncio_bot.py", "flask_app.py"}
+    tested = {"minimal.py", "streaming.py", "asyncio_bot.py", "flask_app.py", "group_chat.py"}
     assert {p.name for p in EXAMPLES.glob("*.py")} == tested
 
 
@@ -193,3 +193,18 @@ def test_flask_error_mapping(flask_example: ModuleType, exc: errors.CaiError, st
         assert headers == {"Retry-After": "3"}
     if isinstance(exc, errors.ConnectionLost):
         assert body["message_delivered"] is True
+
+
+def test_group_chat(cai_emulator) -> None:
+    out = ok(run_example(cai_emulator, "group_chat.py"))
+    lines = out.splitlines()
+    assert lines[0].startswith("room: Tea party (")
+    names = lines[0].split(" with ", 1)[1].split(", ")
+    assert len(names) == 2
+    answers = [line for line in lines if line.startswith(tuple(n + ": " for n in names))]
+    # Each character answered in turn, quoting the message (the emulator's brain).
+    assert [a.split(":")[0] for a in answers] == names
+    assert all('"Hello, both of you! What brings you here?"' in a for a in answers)
+    assert "(picked by the service)" in out
+    assert "5 turns in the room" in out  # 2 messages, 3 answers, no greetings
+    assert not cai_emulator.state.list("room")  # the example deleted its room

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import json
+import collections
 import logging
 import threading
 import time
@@ -16,7 +16,7 @@ from caiclient.emulator.brains import Brain, CharacterBrain
 from caiclient.emulator.faults import Faults, HttpFault
 from caiclient.emulator.seed import apply_seed, load_seed
 from caiclient.emulator.state import State
-from caiclient.emulator.util import cf_ray, dumps, new_id
+from caiclient.emulator.util import cf_ray, dumps, loads, new_id
 
 __all__ = ["ApiError", "Ctx", "Emulator", "RequestLog", "serve"]
 
@@ -36,31 +36,55 @@ class ApiError(Exception):
 
 
 class RequestLog:
-    """Thread-safe, ordered record of what the emulator received.
+    """Thread-safe, ordered and bounded record of what the emulator received.
+
+    A ring of the ``maxlen`` most recent entries (older ones are dropped, so a
+    long-running emulator does not grow without limit). Bodies and websocket
+    frames larger than ``max_body`` bytes are not kept: the entry holds their
+    ``size`` and ``truncated: True`` instead (``body`` then holds only the first
+    ``max_body`` bytes and ``json`` is ``None``).
 
     Entries are dicts:
 
     * HTTP: ``{"kind": "http", "method", "path", "query" (dict of lists),
-      "headers" (dict, lower-case names), "body" (bytes), "json" (parsed body or None)}``;
+      "headers" (dict, lower-case names), "body" (bytes), "json" (parsed body or None),
+      "size" (body length)}``;
     * websocket handshake: ``{"kind": "ws_connect", "path", "headers"}``;
     * websocket command: ``{"kind": "ws", "command": <raw dict as received>,
       "dropped": bool}`` (``dropped`` when a fault closed the socket on receipt);
+      a frame over the limit is logged as ``{"command": <its command name>,
+      "request_id": ..., "size": n, "truncated": True}``;
     * notable events: ``{"kind": "event", "message": str, ...}``.
     """
 
-    def __init__(self) -> None:
+    DEFAULT_MAXLEN = 10_000
+    DEFAULT_MAX_BODY = 64 * 1024
+
+    def __init__(self, maxlen: int = DEFAULT_MAXLEN, max_body: int = DEFAULT_MAX_BODY) -> None:
+        if maxlen < 1 or max_body < 0:
+            raise ValueError("maxlen must be >= 1 and max_body >= 0")
         self._lock = threading.Lock()
-        self._items: list = []
+        self._items: collections.deque = collections.deque(maxlen=maxlen)
+        self.max_body = max_body
+        self.dropped = 0  # entries pushed out of the ring
+
+    @property
+    def maxlen(self) -> int:
+        """How many entries the ring keeps."""
+        return int(self._items.maxlen or 0)
 
     def append(self, entry: dict) -> None:
-        """Add an entry."""
+        """Add an entry (the oldest one goes when the ring is full)."""
         with self._lock:
+            if len(self._items) == self._items.maxlen:
+                self.dropped += 1
             self._items.append(entry)
 
     def clear(self) -> None:
         """Forget every entry."""
         with self._lock:
             self._items.clear()
+            self.dropped = 0
 
     def entries(self) -> list:
         """A snapshot of every entry, oldest first."""
@@ -94,6 +118,8 @@ class RequestLog:
 
     def __getitem__(self, index):
         with self._lock:
+            if isinstance(index, slice):
+                return list(self._items)[index]
             return self._items[index]
 
 
@@ -145,8 +171,13 @@ def jr(obj: Any, status: int = 200, headers: Optional[dict] = None) -> web.Respo
 
 
 def prefix_of(path: str) -> str:
-    """The upstream host prefix of an emulator path (``plus``, ``neo``, ``web``, ``cdn``)."""
+    """The upstream host prefix of an emulator path (``plus``, ``neo``, ``web``, ``cdn``).
+
+    ``/beta`` serves the same routes as ``/plus`` (see ``build_app``) and counts as ``plus``.
+    """
     part = path.split("/", 2)[1] if path.startswith("/") else ""
+    if part == "beta":
+        return "plus"
     return part if part in ("plus", "neo", "web", "cdn") else ""
 
 
@@ -261,27 +292,30 @@ async def _middleware(request: web.Request, handler) -> web.StreamResponse:
     ctx: Ctx = request.app[CTX]
     is_ws = request.headers.get("Upgrade", "").lower() == "websocket"
     body = b"" if is_ws else await request.read()
+    limit = ctx.log.max_body
     parsed = None
-    if body:
+    if body and len(body) <= limit:
         try:
-            parsed = json.loads(body)
+            parsed = loads(body)
         except ValueError:
             parsed = None
     query: dict = {}
     for k, v in request.query.items():
         query.setdefault(k, []).append(v)
     if not is_ws:
-        ctx.log.append(
-            {
-                "kind": "http",
-                "method": request.method,
-                "path": request.path,
-                "query": query,
-                "headers": {k.lower(): v for k, v in request.headers.items()},
-                "body": body,
-                "json": parsed,
-            }
-        )
+        entry = {
+            "kind": "http",
+            "method": request.method,
+            "path": request.path,
+            "query": query,
+            "headers": {k.lower(): v for k, v in request.headers.items()},
+            "body": body[:limit],
+            "json": parsed,
+            "size": len(body),
+        }
+        if len(body) > limit:
+            entry["truncated"] = True
+        ctx.log.append(entry)
     ray = cf_ray()
     latency = ctx.faults.latency_seconds
     if latency:
@@ -314,7 +348,15 @@ async def _middleware(request: web.Request, handler) -> web.StreamResponse:
 
 def build_app(ctx: Ctx) -> web.Application:
     """The aiohttp application with every route."""
-    from caiclient.emulator import routes_cdn, routes_neo, routes_plus, routes_web, ws
+    from caiclient.emulator import (
+        rooms,
+        routes_cdn,
+        routes_compat,
+        routes_neo,
+        routes_plus,
+        routes_web,
+        ws,
+    )
 
     app = web.Application(middlewares=[_middleware], client_max_size=32 * 1024 * 1024)
     app[CTX] = ctx
@@ -324,8 +366,59 @@ def build_app(ctx: Ctx) -> web.Application:
     routes_neo.setup(app)
     routes_web.setup(app)
     routes_cdn.setup(app)
+    routes_compat.setup(app)
+    rooms.setup(app)  # group chats: REST and the room socket
+    add_route_aliases(app)
     app.on_shutdown.append(_on_shutdown)
     return app
+
+
+# Hosts served under a second prefix with the same routes. ``beta`` is the old name of
+# ``plus``: N2 (node_characterai 2.0) still uploads images to
+# ``https://beta.character.ai/chat/upload-image/`` and K (kramcat) exchanges its login
+# token at ``https://beta.character.ai/dj-rest-auth/google_idp/`` (others.md 2.7, cainode.md 2.4).
+HOST_ALIASES = {"/plus/": "/beta/"}
+# Prefixes whose routes are not mirrored with/without a trailing slash (CDN files have a
+# path-matching pattern; the websocket registers both forms itself).
+_NO_SLASH_ALIAS = ("/cdn/", "/neo/ws")
+
+
+def _route_paths(app: web.Application) -> list:
+    """``(method, path formatter, handler)`` of every registered route."""
+    out = []
+    for route in app.router.routes():
+        info = route.resource.get_info() if route.resource is not None else {}
+        path = info.get("path") or info.get("formatter")
+        if path and route.method != "HEAD":
+            out.append((route.method, path, route.handler))
+    return out
+
+
+def add_route_aliases(app: web.Application) -> None:
+    """Serve every route with and without its trailing slash, and ``/beta`` like ``/plus``.
+
+    The service answers both ``/turns/{chat_id}/`` and ``/turns/{chat_id}`` (CAINode
+    calls the second, PyCharacterAI the first: cainode.md 8), and so on for every
+    route, so the emulator does too. Call after every route module registered its
+    routes (room or login modules registered later may call it again: it only adds
+    what is missing).
+    """
+    have = {(m, p) for m, p, _ in _route_paths(app)}
+    wanted: list = []
+    for method, path, handler in _route_paths(app):
+        forms = [path]
+        for src, dst in HOST_ALIASES.items():
+            if path.startswith(src):
+                forms.append(dst + path[len(src) :])
+        for form in list(forms):
+            if form.startswith(_NO_SLASH_ALIAS) or form in ("/web", "/web/"):
+                continue
+            forms.append(form[:-1] if form.endswith("/") else form + "/")
+        wanted.extend((method, f, handler) for f in forms)
+    for method, path, handler in wanted:
+        if (method, path) not in have:
+            have.add((method, path))
+            app.router.add_route(method, path, handler)
 
 
 async def _on_shutdown(app: web.Application) -> None:

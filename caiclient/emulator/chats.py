@@ -17,7 +17,11 @@ def owned_chat(ctx: Ctx, chat_id: Any, user: dict) -> Optional[dict]:
     if not isinstance(chat_id, str) or not chat_id:
         return None
     meta = ctx.state.meta("chat", chat_id)
-    if meta is None or meta[0] != str(user["id"]):
+    if meta is None:  # a room's id works on the chat routes for its members (cainode.md 5.1)
+        from caiclient.emulator.rooms import room_as_chat
+
+        return room_as_chat(ctx, chat_id, user)
+    if meta[0] != str(user["id"]):
         return None
     return ctx.state.get("chat", chat_id)
 
@@ -26,7 +30,9 @@ def chat_json(ctx: Ctx, chat: dict, preview: int = 0, recent: bool = False) -> d
     """A chat as the service returns it (neo.md 4.7)."""
     out = dict(chat)
     if preview:
-        out["preview_turns"] = [t for _, t in ctx.state.turns_page(chat["chat_id"], limit=preview)]
+        turns = [t for _, t in ctx.state.turns_page(chat["chat_id"], limit=preview)]
+        if turns:  # protobuf-style: an empty repeated field is absent
+            out["preview_turns"] = turns
     if recent:
         char = ctx.state.get("character", chat["character_id"]) or {}
         out["character_name"] = char.get("name", "")

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
+import os
 import sys
 import threading
-from typing import Optional
+from typing import Any, Optional
 
 __all__ = ["build_parser", "main"]
 
@@ -103,12 +106,33 @@ def _apply_faults(emu, args: argparse.Namespace) -> None:
         f.refuse_ws_handshake(kind)
 
 
-def main(argv: Optional[list] = None, stop: Optional[threading.Event] = None) -> int:
+def _seed_problem(path: str, exc: BaseException) -> str:
+    """One line saying why the ``--seed`` file cannot be used."""
+    if isinstance(exc, OSError):
+        return f"--seed {path}: {exc.strerror or exc}"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"--seed {path}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+    if isinstance(exc, UnicodeDecodeError):
+        return f"--seed {path}: not UTF-8 text"
+    if isinstance(exc, KeyError):
+        return f"--seed {path}: a record lacks the field {exc}"
+    return f"--seed {path}: malformed seed ({type(exc).__name__}: {exc})"
+
+
+def main(
+    argv: Optional[list] = None,
+    stop: Optional[threading.Event] = None,
+    *,
+    prog: str = "python -m caiclient.emulator",
+) -> int:
     """Run the emulator, print its URL and tokens, and serve until Ctrl-C.
 
-    ``stop`` (an event) ends serving when set (used by tests).
+    ``stop`` (an event) ends serving when set (used by tests); ``prog`` names
+    the command in usage lines. A bad ``--seed`` file, a failed start or a
+    closed stdout is one ``error:`` line on stderr and exit code 1 (2 for a
+    seed that cannot be read), never a traceback.
     """
-    args = build_parser().parse_args(argv)
+    args = build_parser(prog).parse_args(argv)
     from caiclient.emulator.app import Emulator
     from caiclient.emulator.brains import OpenAIBrain
 
@@ -120,31 +144,58 @@ def main(argv: Optional[list] = None, stop: Optional[threading.Event] = None) ->
         brain = OpenAIBrain.from_env(
             args.openai_base_url, args.openai_model, args.openai_api_key_env
         )
-    emu = Emulator(
-        port=args.port, db=args.db, seed=args.seed, delay=args.delay, brain=brain, host=args.host
-    )
+    try:
+        emu = Emulator(
+            port=args.port,
+            db=args.db,
+            seed=args.seed,
+            delay=args.delay,
+            brain=brain,
+            host=args.host,
+        )
+    except (OSError, ValueError, TypeError) as e:
+        if args.seed is None:
+            raise
+        print(f"error: {_seed_problem(args.seed, e)}", file=sys.stderr)
+        return 2
     try:
         emu.start()
     except Exception as e:
-        print(f"cannot start the emulator: {e}", file=sys.stderr)
+        problem = _seed_problem(args.seed, e) if args.seed else f"{type(e).__name__}: {e}"
+        print(f"error: cannot start the emulator: {problem}", file=sys.stderr)
         return 1
     try:
         _apply_faults(emu, args)
-        print(f"Character.AI emulator listening on {emu.url}")
-        print(
-            f"  plus: {emu.url}/plus   neo: {emu.url}/neo   web: {emu.url}/web   cdn: {emu.url}/cdn"
-        )
-        print(f"  websocket: {emu.ws_url}")
-        print(f"  token (alice): {emu.token}")
-        print(f"  other token (bob): {emu.other_token}")
-        print(f"  characters: {', '.join(emu.character_ids)}")
-        print("Press Ctrl-C to stop.", flush=True)
+        _announce(emu)
         waiter = stop or threading.Event()
         try:
             while not waiter.wait(0.5):
                 pass
         except KeyboardInterrupt:
-            print("stopping", flush=True)
+            with contextlib.suppress(OSError):
+                print("stopping", flush=True)
+    except BrokenPipeError:
+        _silence_stdout()
+        print("error: stdout was closed: stopping the emulator", file=sys.stderr)
+        return 1
     finally:
         emu.stop()
     return 0
+
+
+def _announce(emu: Any) -> None:
+    print(f"Character.AI emulator listening on {emu.url}")
+    print(f"  plus: {emu.url}/plus   neo: {emu.url}/neo   web: {emu.url}/web   cdn: {emu.url}/cdn")
+    print(f"  websocket: {emu.ws_url}")
+    print(f"  token (alice): {emu.token}")
+    print(f"  other token (bob): {emu.other_token}")
+    print(f"  characters: {', '.join(emu.character_ids)}")
+    print("Press Ctrl-C to stop.", flush=True)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's last flush does not fail again."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)

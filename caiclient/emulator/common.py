@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
+import hashlib
 from typing import Any, Optional
 
 from aiohttp import web
 
 from caiclient.emulator.app import CTX, ApiError, Ctx, jr, prefix_of
+from caiclient.emulator.util import loads
 
 __all__ = [
     "ApiError",
@@ -87,8 +88,8 @@ async def read_json(request: web.Request, default: Any = None) -> Any:
     if not body.strip():
         return {} if default is None else default
     try:
-        return json.loads(body)
-    except ValueError:
+        return loads(body)
+    except ValueError:  # includes JSON nested too deep (issue 10): a 400, never a 500
         host = prefix_of(request.path)
         if host == "neo":
             raise neo_err(400, "invalid JSON body") from None
@@ -147,6 +148,32 @@ def account(user: dict) -> dict:
     }
 
 
+def short_hash(external_id: str) -> str:
+    """A character's ``short_hash`` (the key of its "about" page), derived from its id.
+
+    List items carry it (cainode.md 6.2: recommendation items add ``short_hash``).
+    """
+    return hashlib.sha256(("short:" + external_id).encode()).hexdigest()[:10]
+
+
+def default_settings() -> dict:
+    """``GET /chat/user/settings/`` of a user who never changed anything.
+
+    Keys clients read (cainode.md 6.3): ``personaOverrides`` must be an object
+    (CAINode crashes on a missing one), ``outputStylePreferences.bannedWords`` is
+    the list of muted words.
+    """
+    return {
+        "default_persona_id": "",
+        "enable_tts": False,
+        "personaOverrides": {},
+        "voiceOverrides": {},
+        "voiceOverridesMigrated": True,
+        "proactiveDmOptedOut": False,
+        "outputStylePreferences": {"bannedWords": []},
+    }
+
+
 def character_short(c: dict) -> dict:
     """A list item character (neo.md 4.5)."""
     return {
@@ -168,6 +195,7 @@ def character_short(c: dict) -> dict:
         "img_gen_enabled": c.get("img_gen_enabled", False),
         "priority": 0,
         "default_voice_id": c.get("default_voice_id") or None,
+        "short_hash": short_hash(c["external_id"]),
     }
 
 

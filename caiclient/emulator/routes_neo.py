@@ -14,6 +14,7 @@ from caiclient.emulator.common import (
     character_full,
     character_short,
     ctx_of,
+    default_settings,
     jr,
     need_dict,
     neo_err,
@@ -39,6 +40,14 @@ MODELS = [
     "MODEL_TYPE_SMART",
     "MODEL_TYPE_FAMILY_FRIENDLY",
 ]
+
+
+def proto(obj: dict) -> dict:
+    """Drop empty lists: neo answers in protobuf-style JSON, where a repeated field with
+    nothing in it is absent (``GET /chats/recent/{character_id}`` with no chat is ``{}``;
+    issue 16, cainode.md 8: CAINode treats a missing ``chats`` as "no chat yet" and
+    crashes on ``[]``)."""
+    return {k: v for k, v in obj.items() if v != []}
 
 
 def _chat_or_404(request: web.Request, user: dict) -> dict:
@@ -88,7 +97,7 @@ async def chats_list(request: web.Request) -> web.Response:
         for c in ctx.state.list("chat", owner=user["id"])
         if (not ids or c["character_id"] in ids) and c.get("state") != "STATE_ARCHIVED"
     ]
-    return jr({"chats": [chat_json(ctx, c, preview=preview) for c in chats]})
+    return jr(proto({"chats": [chat_json(ctx, c, preview=preview) for c in chats]}))
 
 
 async def chat_get(request: web.Request) -> web.Response:
@@ -113,7 +122,7 @@ async def chats_recent(request: web.Request) -> web.Response:
             continue
         seen.add(c["character_id"])
         out.append(chat_json(ctx, c, recent=True))
-    return jr({"chats": out})
+    return jr(proto({"chats": out}))
 
 
 async def chats_recent_for(request: web.Request) -> web.Response:
@@ -129,7 +138,7 @@ async def chats_recent_for(request: web.Request) -> web.Response:
         for c in ctx.state.list("chat", owner=user["id"], ref=key)
         if c.get("state") != "STATE_ARCHIVED"
     ]
-    return jr({"chats": chats})
+    return jr(proto({"chats": chats}))
 
 
 async def chats_recent_hide(request: web.Request) -> web.Response:
@@ -229,13 +238,15 @@ async def turns_list(request: web.Request) -> web.Response:
     except ValueError:
         raise neo_err(400, "invalid page_size") from None
     size = max(1, min(size, MAX_PAGE))
-    page = ctx.state.turns_page(
-        chat["chat_id"], before_seq=before, limit=size + 1, pinned_only=pinned
-    )
-    more = len(page) > size
+    page = ctx.state.turns_page(chat["chat_id"], before_seq=before, limit=size, pinned_only=pinned)
     page = page[:size]
-    next_token = _encode_token(page[-1][0]) if more and page else None
-    return jr({"turns": [t for _, t in page], "meta": {"next_token": next_token}})
+    # Every page that has turns carries a string meta.next_token, the last one included;
+    # the end is a page with no turns, sent protobuf-style as {} (issue 16: clients type
+    # next_token as a required string, cainode.md 8; PyCharacterAI stops on an empty page
+    # or a falsy token, neo.md 2.4 fetch_all_messages).
+    if not page:
+        return jr({})
+    return jr({"turns": [t for _, t in page], "meta": {"next_token": _encode_token(page[-1][0])}})
 
 
 async def turns_remove(request: web.Request) -> web.Response:
@@ -323,7 +334,7 @@ async def annotations_for(request: web.Request) -> web.Response:
         for a in ctx.state.list("annotation", owner=user["id"], ref=chat["chat_id"])
         if a["turn_key"]["turn_id"] == tid and a.get("candidate_id") == cid
     ]
-    return jr({"annotations": anns})
+    return jr(proto({"annotations": anns}))
 
 
 # -- characters / recommendations / search ------------------------------------------------
@@ -403,12 +414,7 @@ async def recommendation_category_post(request: web.Request) -> web.Response:
 
 
 def _default_settings() -> dict:
-    return {
-        "default_persona_id": "",
-        "enable_tts": False,
-        "personaOverrides": {},
-        "voiceOverrides": {},
-    }
+    return default_settings()
 
 
 def _matches(c: dict, q: str) -> bool:
@@ -439,7 +445,7 @@ async def search_character(request: web.Request) -> web.Response:
             }
         )
         out.append(item)
-    return jr({"characters": out, "safety_filtered": False, "tags": [], "uuid": new_id()})
+    return jr(proto({"characters": out, "safety_filtered": False, "tags": [], "uuid": new_id()}))
 
 
 async def tag_options(request: web.Request) -> web.Response:

@@ -6,13 +6,14 @@ import hashlib
 
 from aiohttp import web
 
-from caiclient.emulator import media
+from caiclient.emulator import media, routes_compat
 from caiclient.emulator.common import (
     ApiError,
     account,
     character_full,
     character_short,
     ctx_of,
+    default_settings,
     jr,
     need_dict,
     optional_user,
@@ -53,12 +54,7 @@ CURATED = [
 
 
 def _default_settings() -> dict:
-    return {
-        "default_persona_id": "",
-        "enable_tts": False,
-        "personaOverrides": {},
-        "voiceOverrides": {},
-    }
+    return default_settings()
 
 
 def _user_by_name(request: web.Request, username: object):
@@ -78,7 +74,8 @@ async def user_me(request: web.Request) -> web.Response:
 async def user_settings(request: web.Request) -> web.Response:
     """GET /chat/user/settings/"""
     user = require_user(request)
-    return jr(ctx_of(request).state.get("settings", user["id"]) or _default_settings())
+    stored = ctx_of(request).state.get("settings", user["id"]) or {}
+    return jr({**_default_settings(), **stored})
 
 
 async def user_update_settings(request: web.Request) -> web.Response:
@@ -90,8 +87,21 @@ async def user_update_settings(request: web.Request) -> web.Response:
     if "personasOverrides" in body and isinstance(body["personasOverrides"], dict):  # N2 spelling
         settings.setdefault("personaOverrides", {}).update(body.pop("personasOverrides"))
     for key, value in body.items():
-        if key in ("personaOverrides", "voiceOverrides") and not isinstance(value, dict):
+        if key in ("personaOverrides", "voiceOverrides", "outputStylePreferences") and not (
+            isinstance(value, dict)
+        ):
             raise plus_err(400, f"{key} must be an object")
+        if key == "outputStylePreferences":
+            # Muted words: CAINode posts a partial {"outputStylePreferences": {"bannedWords":
+            # [...the complete new list...]}} (cainode.md 6.3): merged one level deep.
+            words = value.get("bannedWords", [])
+            if not isinstance(words, list) or not all(
+                isinstance(w, str) and w.strip() for w in words
+            ):
+                raise plus_err(400, "bannedWords must be a list of words")
+            merged = dict(settings.get(key) or {})
+            merged.update(value)
+            value = merged
         settings[key] = value
     ctx.state.put("settings", user["id"], settings, owner=user["id"])
     return jr({"success": True, "settings": settings})
@@ -165,20 +175,6 @@ async def user_following(request: web.Request) -> web.Response:
     """GET /chat/user/following/"""
     user = require_user(request)
     return jr({"following": _follow_names(request, user["id"], outgoing=True)})
-
-
-async def user_followers_post(request: web.Request) -> web.Response:
-    """POST /chat/user/followers and /following (N2 variant with {"username","pageParam"})."""
-    require_user(request)
-    body = need_dict(await read_json(request), request)
-    target = _user_by_name(request, body.get("username"))
-    if target is None:
-        raise plus_err(404, "User not found")
-    outgoing = request.path.rstrip("/").endswith("following")
-    key = "following" if outgoing else "followers"
-    return jr(
-        {key: _follow_names(request, target["id"], outgoing=outgoing), "has_next_page": False}
-    )
 
 
 async def user_public(request: web.Request) -> web.Response:
@@ -686,8 +682,9 @@ def setup(app: web.Application) -> None:
     r.add_post(P + "/chat/user/update/", user_update)
     r.add_get(P + "/chat/user/followers/", user_followers)
     r.add_get(P + "/chat/user/following/", user_following)
-    r.add_post(P + "/chat/user/followers", user_followers_post)
-    r.add_post(P + "/chat/user/following", user_followers_post)
+    # N2's form of the public lists (others.md 2.1): the same answer as /public/...
+    r.add_post(P + "/chat/user/followers", routes_compat.public_follows)
+    r.add_post(P + "/chat/user/following", routes_compat.public_follows)
     r.add_post(P + "/chat/user/public/", user_public)
     r.add_post(P + "/chat/user/follow/", user_follow)
     r.add_post(P + "/chat/user/unfollow/", user_follow)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 import re
 from typing import Any, Optional
 from urllib.parse import unquote
@@ -21,7 +20,7 @@ from caiclient.emulator.common import (
     read_json,
     require_user,
 )
-from caiclient.emulator.util import now_ts
+from caiclient.emulator.util import loads, now_ts
 
 __all__ = ["setup"]
 
@@ -55,7 +54,7 @@ def _search_query(request: web.Request, path: str) -> str:
     if raw is None:
         raise _trpc_error(400, "input is required", path)
     try:
-        data = json.loads(raw)
+        data = loads(raw)
         query = data["0"]["json"]["searchQuery"]
     except (ValueError, KeyError, TypeError):
         raise _trpc_error(400, "invalid input", path) from None

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import json
 import logging
 import traceback
 from typing import Any, Optional
@@ -30,7 +29,7 @@ from caiclient.emulator.chats import (
     primary_text,
 )
 from caiclient.emulator.common import visible_character
-from caiclient.emulator.util import dumps, new_id, now_ts
+from caiclient.emulator.util import dumps, loads, new_id, now_ts
 
 __all__ = ["handler", "parse_ws_token"]
 
@@ -106,6 +105,7 @@ class Conn:
         flows = {
             "create_chat": create_chat,
             "create_and_generate_turn": create_and_generate_turn,
+            "create_turn": create_turn,
             "generate_turn_candidate": generate_turn_candidate,
             "edit_turn_candidate": edit_turn_candidate,
             "update_primary_candidate": update_primary_candidate,
@@ -147,7 +147,7 @@ def _chat_id_of(command: str, payload: dict) -> Optional[str]:
     if command == "create_chat":
         chat = payload.get("chat")
         value = chat.get("chat_id") if isinstance(chat, dict) else None
-    elif command == "create_and_generate_turn":
+    elif command in ("create_and_generate_turn", "create_turn"):
         turn = _obj(payload.get("turn"))
         tk = _obj(turn.get("turn_key"))
         value = tk.get("chat_id") or payload.get("chat_id")
@@ -310,33 +310,47 @@ async def _stream(
         if final:
             cand["is_final"] = True
         cand["safety_truncated"] = filtered
+        # A frame carries the turn as it is stored: the candidate being written first,
+        # then the turn's earlier candidates (a regeneration keeps them). Clients read
+        # candidates[0] (PyCharacterAI's stream end, CAINode's F1) or the primary
+        # candidate (PyCharacterAI's final, ours): both are the new one, and the frame
+        # agrees with GET /turns/ (issue 16).
         frame_turn = dict(turn)
-        frame_turn["candidates"] = [cand]
+        frame_turn["candidates"] = [cand, *copy.deepcopy(keep_candidates)]
         frame_turn["primary_candidate_id"] = cand_id
         frame_turn["last_update_time"] = now_ts()
         stored = copy.deepcopy(frame_turn)
-        stored_cand = dict(cand)
-        stored_cand["is_final"] = final
-        stored["candidates"] = [stored_cand, *keep_candidates]
+        stored["candidates"][0]["is_final"] = final
         ctx.state.save_turn(chat_id, stored)
         await flow.send(_turn_frame(first_command if i == 0 else "update_turn", frame_turn))
 
 
-async def create_and_generate_turn(conn: Conn, flow: Flow, payload: dict) -> None:
-    """``create_and_generate_turn``: human echo, then the streamed reply."""
+def _chat_and_character(conn: Conn, payload: dict) -> tuple:
+    """``(chat, character)`` a turn command names (``turn.turn_key.chat_id``)."""
     ctx, user = conn.ctx, conn.user
     turn_in = _obj(payload.get("turn"))
     tk = _obj(turn_in.get("turn_key"))
-    chat_id = tk.get("chat_id") or payload.get("chat_id")
-    chat = owned_chat(ctx, chat_id, user)
+    chat = owned_chat(ctx, tk.get("chat_id") or payload.get("chat_id"), user)
     if chat is None:
         raise FlowError("chat not found", 404)
-    chat_id = str(chat["chat_id"])
     char = ctx.state.get("character", payload.get("character_id") or chat["character_id"])
     if char is None or char["external_id"] != chat["character_id"]:
         char = ctx.state.get("character", chat["character_id"])
     if char is None:
         raise FlowError("character not found", 404)
+    return chat, char
+
+
+def _user_turn(conn: Conn, chat: dict, payload: dict) -> dict:
+    """The user's turn a ``create_turn`` / ``create_and_generate_turn`` carries, checked.
+
+    Empty ``turn_id`` / ``candidate_id`` (CAINode's manual mode sends ``""`` for
+    both, cainode.md 4.1) get server-chosen ids.
+    """
+    ctx = conn.ctx
+    chat_id = str(chat["chat_id"])
+    turn_in = _obj(payload.get("turn"))
+    tk = _obj(turn_in.get("turn_key"))
     turn_id = tk.get("turn_id") or new_id()
     if not isinstance(turn_id, str):
         raise FlowError("invalid turn_id")
@@ -346,27 +360,67 @@ async def create_and_generate_turn(conn: Conn, flow: Flow, payload: dict) -> Non
     cands = turn_in.get("candidates") if isinstance(turn_in.get("candidates"), list) else []
     c0 = cands[0] if cands and isinstance(cands[0], dict) else {}
     text = c0.get("raw_content")
-    if not isinstance(text, str) or not text.strip():
+    if not isinstance(text, str):
         raise FlowError("message is empty")
     if len(text) > 32000:
         raise FlowError("message is too long")
+    cand_id = c0.get("candidate_id") or turn_in.get("primary_candidate_id") or new_id()
+    cand = {"candidate_id": cand_id, "create_time": now_ts(), "raw_content": text, "is_final": True}
+    if c0.get("tti_image_rel_path"):
+        cand["tti_image_rel_path"] = c0["tti_image_rel_path"]
+    return new_turn(chat_id, turn_id, _human_author(conn.user, turn_in.get("author")), cand)
+
+
+async def create_turn(conn: Conn, flow: Flow, payload: dict) -> None:
+    """``create_turn``: store the user's turn without generating; one ``add_turn`` echo.
+
+    CAINode's manual mode (``send_message(text, manual=true)``, cainode.md 4.2) sends
+    the ``create_and_generate_turn`` payload under this name and takes the first frame.
+    The reply is asked for later with an empty ``create_and_generate_turn``.
+    """
+    ctx = conn.ctx
+    chat, _char = _chat_and_character(conn, payload)
+    turn = _user_turn(conn, chat, payload)
+    if not primary_text(turn).strip():
+        raise FlowError("message is empty")
+    ctx.state.add_turn(chat["chat_id"], turn)
+    ctx.state.put("chat", chat["chat_id"], chat)  # touch: most recent activity
+    await flow.send(_turn_frame("add_turn", copy.deepcopy(turn)))
+
+
+async def create_and_generate_turn(conn: Conn, flow: Flow, payload: dict) -> None:
+    """``create_and_generate_turn``: human echo, then the streamed reply.
+
+    An empty ``raw_content`` asks for a reply without a new message (CAINode's
+    ``generate_turn()`` after manual turns, cainode.md 4.2/4.4): nothing is stored
+    for the user and nothing echoed; the character answers the chat as it stands.
+    Whether the service stores an empty human turn is not known (cainode.md 10);
+    storing none keeps every client's history free of blank messages.
+    """
+    ctx = conn.ctx
+    chat, char = _chat_and_character(conn, payload)
+    chat_id = str(chat["chat_id"])
+    user_turn = _user_turn(conn, chat, payload)
+    text = primary_text(user_turn)
     fault = ctx.faults.take_filter()
-    if fault == "input":
+    if fault == "input" and text.strip():
         await flow.send(
             {"command": "filter_user_input_self_harm", "comment": "Self harm message detected"}
         )
         return
-    cand_id = c0.get("candidate_id") or turn_in.get("primary_candidate_id") or new_id()
-    ts = now_ts()
-    cand = {"candidate_id": cand_id, "create_time": ts, "raw_content": text, "is_final": True}
-    if c0.get("tti_image_rel_path"):
-        cand["tti_image_rel_path"] = c0["tti_image_rel_path"]
-    user_turn = new_turn(chat_id, turn_id, _human_author(user, turn_in.get("author")), cand)
     seq_before = ctx.state.next_seq()
-    ctx.state.add_turn(chat_id, user_turn)
-    ctx.state.put("chat", chat_id, chat)  # touch: most recent activity
-    history = history_before(ctx, chat_id, before_seq=seq_before)
-    await flow.send(_turn_frame("add_turn", copy.deepcopy(user_turn)))
+    if text.strip():
+        ctx.state.add_turn(chat_id, user_turn)
+        ctx.state.put("chat", chat_id, chat)  # touch: most recent activity
+        history = history_before(ctx, chat_id, before_seq=seq_before)
+        await flow.send(_turn_frame("add_turn", copy.deepcopy(user_turn)))
+    else:
+        history = history_before(ctx, chat_id, before_seq=seq_before)
+        last_user = [h for h in history if h["role"] == "user"]
+        text = last_user[-1]["text"] if last_user else ""
+        if last_user:  # answer the last message: the brain gets it as the user's text
+            idx = max(i for i, h in enumerate(history) if h["role"] == "user")
+            history = history[:idx]
     reply = await _brain_reply(ctx, char, history, text, 0)
     filtered = fault == "output"
     if filtered:
@@ -515,17 +569,27 @@ async def handler(request: web.Request) -> web.StreamResponse:
                     msg.data if msg.type == WSMsgType.TEXT else msg.data.decode("utf-8", "replace")
                 )
                 try:
-                    frame = json.loads(data)
-                except ValueError:
+                    frame = loads(data)
+                except ValueError:  # includes JSON nested too deep: a neo_error, not a drop
                     frame = None
+                big = len(data) > ctx.log.max_body
                 if not isinstance(frame, dict):
-                    ctx.log.append({"kind": "ws", "command": {"raw": data}, "dropped": False})
+                    raw = {"size": len(data), "truncated": True} if big else {"raw": data}
+                    ctx.log.append({"kind": "ws", "command": raw, "dropped": False})
                     await Flow(conn, {}, None).send(
                         {"command": "neo_error", "comment": "invalid JSON frame"}
                     )
                     continue
                 dropped = ctx.faults.take_drop_on_receive()
-                ctx.log.append({"kind": "ws", "command": frame, "dropped": dropped})
+                logged = frame
+                if big:
+                    logged = {
+                        "command": frame.get("command"),
+                        "request_id": frame.get("request_id"),
+                        "size": len(data),
+                        "truncated": True,
+                    }
+                ctx.log.append({"kind": "ws", "command": logged, "dropped": dropped})
                 if dropped:
                     conn.abort()
                     break

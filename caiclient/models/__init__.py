@@ -30,6 +30,8 @@ __all__ = [
     "Settings",
     "Turn",
     "TurnPage",
+    "UserPage",
+    "UserSummary",
     "Voice",
     "converter",
     "parse",
@@ -38,7 +40,6 @@ __all__ = [
 ]
 
 DEFAULT_CDN = "https://characterai.io"
-
 
 
 @model
@@ -153,6 +154,25 @@ class PublicUser(Model):
 
 
 @model
+class UserSummary(Model):
+    """A user in a public followers/following list (``users.followers(username)``)."""
+
+    username: str = wire("username")
+    avatar: Optional[Avatar] = wire("account__avatar_file_name", "avatar_file_name", default=None)
+    bio: str = wire("account__bio", "bio", default="")
+
+    _finish = staticmethod(_avatar_finish)
+
+
+@model
+class UserPage(Model):
+    """One page of a public followers/following list and whether more pages follow."""
+
+    users: List[UserSummary] = wire("users", factory=list)
+    has_next_page: bool = wire("has_next_page", default=False)
+
+
+@model
 class Creator(Model):
     """A creator found by ``characters.search_creators``."""
 
@@ -192,6 +212,8 @@ class Settings(Model):
     persona_overrides: Dict[str, str] = wire("personaOverrides", factory=dict)
     voice_overrides: Dict[str, str] = wire("voiceOverrides", factory=dict)
     enable_tts: Optional[bool] = wire("enable_tts", default=None)
+    # cainode.md 6.3: the "muted words" live in outputStylePreferences.bannedWords.
+    muted_words: List[str] = wire("outputStylePreferences.bannedWords", factory=list)
 
     _finish = staticmethod(_settings_finish)
 
@@ -368,3 +390,72 @@ class Voice(Model):
     creator_username: Optional[str] = wire("creatorInfo.username", default=None)
     internal_status: str = wire("internalStatus", default="active")
     last_update_time: Optional[datetime] = wire("lastUpdateTime", default=None)
+
+
+# -- group chats ("rooms"; cainode.md 5.2: shapes from CAINode's JSDoc, read liberally) --------
+
+
+@model
+class RoomCharacter(Model):
+    """A character taking part in a room."""
+
+    character_id: str = wire("id", "external_id", "character_id")
+    name: str = wire("name", "participant__name", default="")
+    avatar_url: Optional[str] = wire("avatar_url", "url", "avatar_file_name", default=None)
+
+
+@model
+class RoomMember(Model):
+    """A person in a room (``role`` e.g. ``"owner"``/``"member"``)."""
+
+    user_id: str = wire("id", "user_id")
+    username: str = wire("username", default="")
+    name: str = wire("name", default="")
+    avatar_url: Optional[str] = wire("avatar_url", default=None)
+    role: Optional[str] = wire("role", default=None)
+    state: Optional[str] = wire("state", default=None)
+
+
+@model
+class RoomSettings(Model):
+    """A room's settings; ``join_token`` is its invite code."""
+
+    anyone_can_join: bool = wire("anyone_can_join", default=False)
+    require_approval: bool = wire("require_approval", default=False)
+    auto_smart_reply: bool = wire("auto_smart_reply", default=False)
+    join_token: Optional[str] = wire("join_token", default=None)
+    user_limit: Optional[int] = wire("user_limit", default=None)
+    character_limit: Optional[int] = wire("character_limit", default=None)
+
+
+@model
+class Room(Model):
+    """A group chat: several characters and people in one conversation.
+
+    Its turns are read like a chat's (``rooms.turns(room.room_id)``).
+    """
+
+    room_id: str = wire("id", "room_id", "chat_id")
+    title: str = wire("title", "name", default="")
+    description: str = wire("description", default="")
+    visibility: Optional[str] = wire("visibility", default=None)
+    picture: Optional[str] = wire("picture", default=None)
+    last_updated: Optional[datetime] = wire("last_updated", default=None)
+    characters: List[RoomCharacter] = wire("characters", factory=list)
+    members: List[RoomMember] = wire("users", "members", factory=list)
+    settings: Optional[RoomSettings] = wire("settings", default=None)
+    preview_turns: List[Turn] = wire("preview_turns.turns", factory=list)
+
+    @property
+    def character_ids(self) -> List[str]:
+        """The ids of the room's characters, in the room's order."""
+        return [c.character_id for c in self.characters]
+
+    @property
+    def join_token(self) -> Optional[str]:
+        """The room's invite code (what :meth:`Rooms.join <caiclient.resources.rooms.Rooms.join>`
+        takes), when the service shares it."""
+        return self.settings.join_token if self.settings is not None else None
+
+
+__all__ += ["Room", "RoomCharacter", "RoomMember", "RoomSettings"]

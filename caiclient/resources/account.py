@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence
 
 from caiclient import _validate as v
 from caiclient import errors
@@ -111,6 +111,35 @@ class Account(Resource):
             "GET", self._neo("/multimodal/api/v1/voices/user"), what="account.voices()"
         )
         return self._many(Voice, body, "voices")
+
+    def muted_words(self) -> List[str]:
+        """The words you muted: characters avoid them in their replies."""
+        return self.settings().muted_words
+
+    def set_muted_words(self, words: Sequence[str]) -> List[str]:
+        """Replace your muted words with ``words``; returns the new list.
+
+        Each word is non-empty and has no spaces (the site's rule); ``[]``
+        clears them. The service keeps them in the settings'
+        ``outputStylePreferences.bannedWords`` (cainode.md 6.3).
+        """
+        if isinstance(words, (str, bytes)) or not isinstance(words, Iterable):
+            raise errors.ValidationError("words must be a list of words", field="words")
+        clean: List[str] = []
+        for w in words:
+            v.text(w, "words", min_len=1, max_len=100)
+            if any(ch.isspace() for ch in w):
+                raise errors.ValidationError(f"a muted word has no spaces: {w!r}", field="words")
+            if w not in clean:
+                clean.append(w)
+
+        def change(doc: Dict[str, Any]) -> None:
+            prefs = doc.get("outputStylePreferences")
+            prefs = dict(prefs) if isinstance(prefs, dict) else {}
+            prefs["bannedWords"] = clean
+            doc["outputStylePreferences"] = prefs
+
+        return self.update_settings(change).muted_words
 
     def update_settings(self, change: Callable[[Dict[str, Any]], None]) -> Settings:
         """Read your settings, let ``change`` edit the raw dict in place, write them back.

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import logging
 import uuid
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence, Type, TypeVar
 
 from caiclient import _validate as v
 from caiclient import errors
-from caiclient.models import Character, Creator
+from caiclient.models import Character, Creator, Model
 from caiclient.resources._base import Resource
 
 __all__ = ["Characters"]
+
+log = logging.getLogger("caiclient.characters")
+M = TypeVar("M", bound=Model)
 
 NAME_MIN, NAME_MAX = 3, 20
 GREETING_MIN, GREETING_MAX = 3, 4096
@@ -57,17 +61,43 @@ class Characters(Resource):
             )
         return self._one(Character, body, "character")
 
+    # Current endpoints (issue 16). Search: the site searches with neo
+    # ``GET /search/v1/character?query=`` (node_characterai 2.0, Nov 2025: others.md
+    # 2.2), while the tRPC ``search.search`` PyCharacterAI 2.2.50 uses is reported
+    # failing: neo is tried first, tRPC when neo answers 403/404/5xx or an unreadable
+    # body. Creators: neo ``GET /search/v1/creator?query=`` (CAINode 1.2.0, Jan 2025:
+    # cainode.md 6.1; ``name`` holds the username) first, tRPC
+    # ``search.searchCreators`` (PyCharacterAI, Apr 2025) as the fallback.
+    _FALLBACK = (errors.NotFound, errors.PermissionDenied, errors.ServerError, errors.ParseError)
+
     def search(self, query: str) -> List[Character]:
         """Search characters by name (works for guests)."""
-        return self._many(Character, self._trpc_search("search.search", query), "characters")
+        q = v.text(query, "query", min_len=1, max_len=200)
+        return self._neo_then_trpc(
+            "/search/v1/character", "search.search", q, Character, "characters"
+        )
 
     def search_creators(self, query: str) -> List[Creator]:
         """Search creators by username (works for guests)."""
-        return self._many(Creator, self._trpc_search("search.searchCreators", query), "creators")
-
-    def _trpc_search(self, procedure: str, query: str) -> Any:
-        """One of the website's tRPC searches: no token, the site cookie if there is one."""
         q = v.text(query, "query", min_len=1, max_len=200)
+        return self._neo_then_trpc(
+            "/search/v1/creator", "search.searchCreators", q, Creator, "creators"
+        )
+
+    def _neo_then_trpc(
+        self, path: str, procedure: str, query: str, cls: Type[M], key: str
+    ) -> List[M]:
+        try:
+            body = self._call("GET", self._neo(path), params={"query": query}, account=False)
+            if not isinstance(body, dict) or not isinstance(body.get(key, []), list):
+                raise errors.ParseError(f"unexpected answer to neo {path}", path=key, body=body)
+        except self._FALLBACK as exc:
+            log.debug("neo %s failed (%s): trying tRPC %s", path, exc, procedure)
+            body = self._trpc_search(procedure, query)
+        return self._many(cls, body, key)
+
+    def _trpc_search(self, procedure: str, q: str) -> Any:
+        """One of the website's tRPC searches: no token, the site cookie if there is one."""
         body = self._call(
             "GET",
             self._web(f"/api/trpc/{procedure}"),
@@ -84,8 +114,58 @@ class Characters(Resource):
 
     def featured(self) -> List[Character]:
         """The characters the service features (works for guests)."""
-        body = self._call("GET", self._plus("/chat/characters/featured_v2/"), account=False)
+        # plus /chat/characters/featured_v2/ is reported dead (others.md 2.2: N1 only,
+        # "dead"); the newer clients read neo /recommendation/v1/featured (N2
+        # getFeaturedCharacters, CAINode 1.2.2: cainode.md 6.2).
+        body = self._call("GET", self._neo("/recommendation/v1/featured"), account=False)
         return self._many(Character, body, "characters")
+
+    def trending(self) -> List[Character]:
+        """The characters trending now (works for guests).
+
+        ``plus /chat/characters/trending/`` (kramcat, others.md 2.2).
+        """
+        body = self._call("GET", self._plus("/chat/characters/trending/"), account=False)
+        return self._many(Character, body, "trending_characters")
+
+    def vote_count(self, character_id: str) -> int:
+        """How many likes a character has (works for guests)."""
+        seg = v.segment(character_id, "character_id")
+        path = f"/chat/character/{seg}/votes/"
+        body = self._call("GET", self._plus(path), account=False)
+        if isinstance(body, dict) and body.get("status") not in (None, "OK"):
+            raise errors.NotFound(
+                str(body.get("error") or f"no character with id {character_id!r}"),
+                status=200,
+                method="GET",
+                path=path,
+                body=body,
+            )
+        votes = body.get("votes") if isinstance(body, dict) else None
+        if isinstance(votes, bool) or not isinstance(votes, (int, float)):
+            raise errors.ParseError("the votes answer has no count", path="votes", body=body)
+        return int(votes)
+
+    def vote_counts(self, character_ids: Sequence[str]) -> Dict[str, int]:
+        """Likes of several characters at once: ``{character_id: count}`` (works for guests).
+
+        Characters the service does not know are left out.
+        """
+        ids = v.id_list(character_ids, "character_ids")
+        body = self._call(
+            "POST",
+            self._plus("/chat/characters/votes/"),
+            json={"character_ids": ids},
+            account=False,
+            idempotent=True,
+            check="status",
+        )
+        counts = body.get("upvotes_per_character") if isinstance(body, dict) else None
+        return {
+            str(k): int(n)
+            for k, n in (counts if isinstance(counts, dict) else {}).items()
+            if isinstance(n, (int, float)) and not isinstance(n, bool)
+        }
 
     def recommended(self) -> List[Character]:
         """Characters recommended for you."""
@@ -319,6 +399,17 @@ class Characters(Resource):
         if not isinstance(rid, str) or not rid:
             raise errors.ParseError("the report answer has no report_id", body=body)
         return rid
+
+    def voice(self, character_id: str) -> Optional[str]:
+        """The voice you chose for a character with :meth:`set_voice`, or ``None``."""
+        seg = v.segment(character_id, "character_id")
+        body = self._call(
+            "GET",
+            self._plus(f"/chat/character/{seg}/voice_override/"),
+            what="characters.voice()",
+        )
+        vid = body.get("voice_id") if isinstance(body, dict) else None
+        return vid if isinstance(vid, str) and vid else None
 
     def set_voice(self, character_id: str, voice_id: Optional[str]) -> None:
         """Use a voice for a character's speech (``None`` removes your override)."""

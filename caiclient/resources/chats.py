@@ -12,6 +12,7 @@ from caiclient.models import Annotation, Chat, ChatHistory, Migration, Turn, Tur
 from caiclient.resources import _replies
 from caiclient.resources._base import Resource
 from caiclient.resources._replies import ReplyStream
+from caiclient.transport.ws import new_id
 
 __all__ = ["Chats"]
 
@@ -90,13 +91,20 @@ class Chats(Resource):
         """Your legacy (chat v1) conversations with a character, with preview messages."""
         cid = v.identifier(character_id, "character_id")
         n = v.integer(amount, "amount", minimum=1, maximum=999)
-        body = self._call(
-            "POST",
-            self._plus("/chat/character/histories/"),
-            json={"external_id": cid, "number": n},
-            idempotent=True,
-            what="chats.histories()",
-        )
+        # histories_v2/ is what kramcat reads today; histories/ (PyCharacterAI 2.2.50)
+        # is marked dead in others.md 2.3 (K0.5-0.6, N1 2024-04, CS "not working"):
+        # v2 first, the old route when v2 answers 404/5xx.
+        req = {"external_id": cid, "number": n}
+        try:
+            body = self._call(
+                "POST", self._plus("/chat/character/histories_v2/"), json=req,
+                idempotent=True, what="chats.histories()",
+            )  # fmt: skip
+        except (errors.NotFound, errors.ServerError):
+            body = self._call(
+                "POST", self._plus("/chat/character/histories/"), json=req,
+                idempotent=True, what="chats.histories()",
+            )  # fmt: skip
         return self._many(ChatHistory, body, "histories")
 
     def page(
@@ -104,8 +112,11 @@ class Chats(Resource):
     ) -> TurnPage:
         """One page of a chat's turns, newest first, and the token of the next page.
 
-        Pass ``page.next_token`` back to get the following (older) page;
-        it is ``None`` on the last page.
+        Pass ``page.next_token`` back to get the following (older) page.
+        The service gives a token on every page that has turns, the last one
+        included; the end is a page with no turns (``next_token`` is then
+        ``None``). Older answers without a token on the last page are read the
+        same way.
         """
         seg = v.segment(chat_id, "chat_id")
         params: Dict[str, Any] = {}
@@ -141,7 +152,11 @@ class Chats(Resource):
             page = self.page(chat_id, token, pinned_only=pinned_only)
             yield from page.turns
             token = page.next_token
-            if not token or token in seen_tokens:
+            # The end: a page with no turns (the service's way: it gives a token on
+            # every page that has turns), no token (older answers), or a token seen
+            # before (a loop). The raw list is checked: pinned_only filters locally.
+            raw_turns = page.raw.get("turns")
+            if not raw_turns or not token or token in seen_tokens:
                 return
             seen_tokens.add(token)
 
@@ -307,6 +322,52 @@ class Chats(Resource):
         """Send a message and return the character's complete reply."""
         with self.stream(character_id, chat_id, text, image_rel_path=image_rel_path) as reply:
             return reply.final()
+
+    def add_turn(self, character_id: str, chat_id: str, text: str) -> Turn:
+        """Add your message to a chat without asking for a reply (a "manual" turn).
+
+        Ask for the character's answer later with :meth:`reply`. Sent as the
+        DM socket's ``create_turn`` (CAINode's manual mode, cainode.md 4.2);
+        the service answers with the stored turn, which is returned.
+        """
+        cid = v.identifier(character_id, "character_id")
+        chat = v.identifier(chat_id, "chat_id")
+        v.text(text, "text", min_len=1, max_len=MESSAGE_MAX)
+        self._session.require_account("chats.add_turn()")
+        author = self._session.account_id
+        turn_id, cand_id = new_id(), new_id()
+
+        def build(rid: str) -> Dict[str, Any]:
+            msg = _replies.build_send(rid, cid, chat, author, text, turn_id, cand_id)
+            msg["command"] = "create_turn"
+            return msg
+
+        def accept(frame: Any) -> bool:
+            turn = frame.get("turn")
+            key = turn.get("turn_key") if isinstance(turn, dict) else None
+            return frame.get("command") == "add_turn" and (
+                isinstance(key, dict) and key.get("turn_id") == turn_id
+            )
+
+        frame = _replies.run_command(self._session, chat, build, accept, retry_on_drop=False)
+        return parse(Turn, frame.get("turn"), path="add_turn.turn")
+
+    def stream_reply(self, character_id: str, chat_id: str) -> ReplyStream:
+        """Ask the character to answer the chat as it stands, without a new message; streamed.
+
+        Use it after :meth:`add_turn`, or to let the character speak again. Sent
+        as a ``create_and_generate_turn`` with empty text (CAINode's
+        ``generate_turn()``, cainode.md 4.2): no message of yours is stored.
+        """
+        cid = v.identifier(character_id, "character_id")
+        chat = v.identifier(chat_id, "chat_id")
+        self._session.require_account("chats.stream_reply()")
+        return ReplyStream(self._session, chat_id=chat, character_id=cid, text="")
+
+    def reply(self, character_id: str, chat_id: str) -> Turn:
+        """Ask the character to answer the chat as it stands; returns the complete reply."""
+        with self.stream_reply(character_id, chat_id) as stream:
+            return stream.final()
 
     def stream_regenerate(self, character_id: str, chat_id: str, turn_id: str) -> ReplyStream:
         """Ask for another reply (a new candidate) to a character's turn, streamed."""

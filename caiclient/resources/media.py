@@ -34,6 +34,25 @@ class Media(Resource):
             if isinstance(r, dict) and isinstance(r.get("url"), str) and r["url"]
         ]
 
+    def generate_chat_image(self, description: str) -> str:
+        """Generate an image to show in a chat from a description; returns its URL.
+
+        ``plus /chat/generate-image/`` (kramcat ``create_image``, node_characterai 1.x,
+        CAINode 1.2.2: others.md 2.7). Download it with ``session.http.download(url)``
+        (the token is not sent along).
+        """
+        d = v.text(description, "description", min_len=1, max_len=1000)
+        body = self._call(
+            "POST",
+            self._plus("/chat/generate-image/"),
+            json={"image_description": d},
+            what="media.generate_chat_image()",
+        )
+        url = body.get("image_rel_path") if isinstance(body, dict) else None
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise errors.ParseError("the image answer has no image_rel_path URL", body=body)
+        return url
+
     def upload_avatar(self, image: Source, *, check: bool = True) -> Avatar:
         """Upload an image (bytes, a path or a binary file) to use as an avatar.
 

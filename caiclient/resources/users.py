@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import List
+from typing import Iterator, List
 
 from caiclient import _validate as v
 from caiclient import errors
-from caiclient.models import PublicUser, Voice
+from caiclient.models import PublicUser, UserPage, UserSummary, Voice
 from caiclient.resources._base import Resource
 
 __all__ = ["Users"]
@@ -79,3 +79,48 @@ class Users(Resource):
             what="users.unfollow()",
             check="status",
         )
+
+    # Public lists of any user: POST plus /chat/user/public/followers/ and /following/
+    # {"username", "pageParam": 1-based} -> {"users": [...], "has_next_page"}
+    # (CAINode 1.2.2, cainode.md 6.1; N2 posts the same body without "public").
+
+    def followers_page(self, username: str, page: int = 1) -> UserPage:
+        """One page (1-based) of the users who follow ``username``."""
+        return self._follow_page("followers", username, page)
+
+    def following_page(self, username: str, page: int = 1) -> UserPage:
+        """One page (1-based) of the users ``username`` follows."""
+        return self._follow_page("following", username, page)
+
+    def followers(self, username: str) -> Iterator[UserSummary]:
+        """Every user who follows ``username``, fetched a page at a time as you iterate."""
+        v.identifier(username, "username")
+        self._session.require_account("users.followers()")
+        return self._iter_follows("followers", username)
+
+    def following(self, username: str) -> Iterator[UserSummary]:
+        """Every user ``username`` follows, fetched a page at a time as you iterate."""
+        v.identifier(username, "username")
+        self._session.require_account("users.following()")
+        return self._iter_follows("following", username)
+
+    def _follow_page(self, kind: str, username: str, page: int) -> UserPage:
+        name = v.identifier(username, "username")
+        n = v.integer(page, "page", minimum=1, maximum=100_000)
+        body = self._call(
+            "POST",
+            self._plus(f"/chat/user/public/{kind}/"),
+            json={"username": name, "pageParam": n},
+            idempotent=True,
+            what=f"users.{kind}()",
+        )
+        return self._one(UserPage, body if isinstance(body, dict) else {}, None)
+
+    def _iter_follows(self, kind: str, username: str) -> Iterator[UserSummary]:
+        page = 1
+        while True:
+            got = self._follow_page(kind, username, page)
+            yield from got.users
+            if not got.has_next_page or not got.users:
+                return
+            page += 1

@@ -59,8 +59,9 @@ def test_follow_flow(api):
     assert api.post("/plus/chat/user/unfollow/", {"username": "bob"}).json() == {"status": "OK"}
     assert "bob" not in api.get("/plus/chat/user/following/").json()["following"]
     assert api.post("/plus/chat/user/follow/", {"username": "nobody"}).json()["status"] != "OK"
+    # N2's form of the public list answers like CAINode's /public/ one
     r = api.post("/plus/chat/user/followers", {"username": "carol", "pageParam": 1})
-    assert set(r.json()["followers"]) == {"alice", "bob"}
+    assert {u["username"] for u in r.json()["users"]} == {"alice", "bob"}
 
 
 def test_public_user(api):

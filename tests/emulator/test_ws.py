@@ -241,7 +241,10 @@ def test_regenerate_candidate(api, emu):
     for f in out:
         t = f["turn"]
         assert t["turn_key"] == reply["turn_key"]
-        assert len(t["candidates"]) == 1 and t["candidates"][0]["candidate_id"] != old_cand
+        # the turn's candidates as stored: the new one first, then the earlier one
+        assert len(t["candidates"]) == 2 and t["candidates"][0]["candidate_id"] != old_cand
+        assert t["candidates"][1]["candidate_id"] == old_cand
+        assert t["candidates"][1]["raw_content"] == reply["candidates"][0]["raw_content"]
         assert t["primary_candidate_id"] == t["candidates"][0]["candidate_id"]
     for f in out[:-1]:
         assert "is_final" not in f["turn"]["candidates"][0]
@@ -250,6 +253,13 @@ def test_regenerate_candidate(api, emu):
     assert len(stored["candidates"]) == 2
     assert stored["primary_candidate_id"] == out[-1]["turn"]["candidates"][0]["candidate_id"]
     assert out[-1]["turn"]["candidates"][0]["raw_content"] != reply["candidates"][0]["raw_content"]
+    # the final frame and the history agree (same candidates, same order, same texts)
+    page = api.get(f"/neo/turns/{chat_id}/").json()["turns"]
+    listed = next(t for t in page if t["turn_key"] == reply["turn_key"])
+    assert [(c["candidate_id"], c["raw_content"]) for c in listed["candidates"]] == [
+        (c["candidate_id"], c["raw_content"]) for c in out[-1]["turn"]["candidates"]
+    ]
+    assert listed["primary_candidate_id"] == out[-1]["turn"]["primary_candidate_id"]
 
     # switch back to the first candidate: exactly one "ok" with the echoed request_id
     rid = api.send(
@@ -324,6 +334,95 @@ def test_remove_turns_legacy(api, emu):
     assert f["command"] == "remove_turns_response" and f["request_id"] == rid
     assert api.nothing_more(ws)
     assert emu.state.turns(chat_id) == []
+
+
+def test_create_turn_is_a_manual_turn_without_generation(api, emu):
+    ws = api.ws()
+    chat_id, _ = api.create_chat(ws, greeting=False)
+    payload = api.turn_payload(chat_id, "a line I write myself")
+    rid = api.send(ws, "create_turn", payload, origin_id="Android")
+    f = api.recv(ws)
+    assert f["command"] == "add_turn" and f["request_id"] == rid
+    assert f["turn"]["author"]["is_human"] is True
+    assert f["turn"]["turn_key"] == payload["turn"]["turn_key"]
+    assert f["turn"]["candidates"][0]["raw_content"] == "a line I write myself"
+    assert f["turn"]["candidates"][0]["is_final"] is True
+    assert api.nothing_more(ws)  # no generation
+    turns = api.get(f"/neo/turns/{chat_id}/").json()["turns"]
+    assert [t["turn_key"]["turn_id"] for t in turns] == [payload["turn"]["turn_key"]["turn_id"]]
+    # the same turn id again: refused, like create_and_generate_turn
+    api.send(ws, "create_turn", payload)
+    assert api.recv(ws)["command"] == "neo_error"
+    # an empty manual turn is refused
+    api.send(ws, "create_turn", api.turn_payload(chat_id, ""))
+    assert api.recv(ws)["command"] == "neo_error"
+
+
+def test_manual_mode_empty_ids_get_server_ids(api, emu):
+    """CAINode's manual mode sends "" for turn_id and candidate_id (cainode.md 4.1)."""
+    ws = api.ws()
+    chat_id, _ = api.create_chat(ws, greeting=False)
+    payload = api.turn_payload(chat_id, "no ids")
+    payload["turn"]["turn_key"]["turn_id"] = ""
+    payload["turn"]["candidates"][0]["candidate_id"] = ""
+    payload["turn"]["primary_candidate_id"] = ""
+    api.send(ws, "create_turn", payload)
+    f = api.recv(ws)
+    turn = f["turn"]
+    assert f["command"] == "add_turn" and len(turn["turn_key"]["turn_id"]) == 36
+    assert turn["candidates"][0]["candidate_id"] == turn["primary_candidate_id"] != ""
+
+
+def test_empty_create_and_generate_turn_asks_for_a_reply(api, emu):
+    """CAINode's generate_turn(): an empty raw_content means "reply now" (cainode.md 4.4)."""
+    ws = api.ws()
+    chat_id, _ = api.create_chat(ws, greeting=False)
+    api.send(ws, "create_turn", api.turn_payload(chat_id, "manual one"))
+    api.recv(ws)
+    rid = api.send(ws, "create_and_generate_turn", api.turn_payload(chat_id, ""))
+    frames = []
+    while True:
+        f = api.recv(ws)
+        frames.append(f)
+        assert f["command"] in ("add_turn", "update_turn") and f["request_id"] == rid
+        if f["turn"]["candidates"][0].get("is_final"):
+            break
+    assert all(f["turn"]["author"]["is_human"] is False for f in frames)  # no empty echo
+    assert api.nothing_more(ws)
+    turns = api.get(f"/neo/turns/{chat_id}/").json()["turns"]
+    assert [t["author"]["is_human"] for t in turns] == [False, True]  # no blank user turn
+    assert (
+        turns[0]["candidates"][0]["raw_content"]
+        == frames[-1]["turn"]["candidates"][0]["raw_content"]
+    )
+    assert turns[0]["candidates"][0]["raw_content"].strip()
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["update_turn", "generate_turn", "reset_conversation", "resurrect", "add_turn", "ok"],
+)
+def test_every_unknown_command_gets_a_neo_error_with_a_comment(api, command):
+    ws = api.ws()
+    rid = api.send(ws, command, {})
+    f = api.recv(ws)
+    assert f["command"] == "neo_error" and f["request_id"] == rid
+    assert isinstance(f["comment"], str) and command in f["comment"]
+    assert api.nothing_more(ws)
+
+
+def test_json_nested_1000_deep_gets_a_neo_error_and_keeps_the_socket(api, emu):
+    ws = api.ws()
+    ws.send(
+        '{"command": "create_chat", "request_id": "d", "payload": ' + "[" * 1000 + "]" * 1000 + "}"
+    )
+    f = api.recv(ws)
+    assert f["command"] == "neo_error" and f["comment"]
+    ws.send("[" * 1000 + "]" * 1000)
+    assert api.recv(ws)["command"] == "neo_error"
+    # the socket still works
+    _, frames = api.create_chat(ws)
+    assert frames[0]["command"] == "create_chat_response"
 
 
 def test_unknown_command_and_bad_frames(api):

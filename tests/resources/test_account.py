@@ -446,6 +446,8 @@ GUEST_CALLS: Dict[str, Callable[[Any], Any]] = {
     "upvoted_characters": lambda a: a.upvoted_characters(),
     "voices": lambda a: a.voices(),
     "update_settings": lambda a: a.update_settings(lambda d: None),
+    "muted_words": lambda a: a.muted_words(),
+    "set_muted_words": lambda a: a.set_muted_words(["spoilers"]),
 }
 
 

@@ -21,6 +21,14 @@ CREATE_URL = f"{PLUS}/chat/character/create/"
 UPDATE_URL = f"{PLUS}/chat/character/update/"
 SEARCH_URL = f"{WEB}/api/trpc/search.search"
 CREATORS_URL = f"{WEB}/api/trpc/search.searchCreators"
+NEO_SEARCH_URL = f"{NEO}/search/v1/character"
+NEO_CREATORS_URL = f"{NEO}/search/v1/creator"
+NEO_OF = {SEARCH_URL: NEO_SEARCH_URL, CREATORS_URL: NEO_CREATORS_URL}
+
+
+def neo_fails(rsps: Any, trpc_url: str, status: int = 404) -> None:
+    """The neo search route fails, so the tRPC fallback runs."""
+    rsps.get(NEO_OF[trpc_url], status=status, json={"command": "neo_error", "comment": "gone"})
 
 # neo.md §4.6
 FULL = {
@@ -184,8 +192,9 @@ def trpc_query(call: Any) -> Any:
 
 @pytest.mark.parametrize("who", ["session", "guest"])
 @pytest.mark.parametrize("query", ["Hatsune Miku", "a&b=c?#%", "Ünïcödé"])
-def test_search(request, rsps, who, query):
+def test_search_trpc_fallback(request, rsps, who, query):
     s = request.getfixturevalue(who)
+    neo_fails(rsps, SEARCH_URL)
     rsps.get(
         SEARCH_URL,
         json=trpc("characters", [dict(FULL), SHORT]),
@@ -204,23 +213,25 @@ def test_search(request, rsps, who, query):
     assert [c.character_id for c in found] == ["char123", "c2"]
     assert found[1].upvotes == 7  # num_likes fallback
     assert found[1].name == "Other"
-    assert trpc_query(rsps.calls[0]) == {"0": {"json": {"searchQuery": query}}}
-    assert_no_auth(rsps.calls[0])  # never the token, even on an authenticated session
-    assert "cookie" not in headers_of(rsps.calls[0])
+    assert trpc_query(rsps.calls[1]) == {"0": {"json": {"searchQuery": query}}}
+    assert_no_auth(rsps.calls[1])  # never the token, even on an authenticated session
+    assert "cookie" not in headers_of(rsps.calls[1])
 
 
 def test_search_sends_web_next_auth_cookie(sleeps, rsps):
     with caiclient.Session(token=TOKEN, web_next_auth="WNA", retry=RetryPolicy(sleep=sleeps)) as s:
+        neo_fails(rsps, SEARCH_URL)
         rsps.get(SEARCH_URL, json=trpc("characters", []))
         assert s.characters.search("x") == []
-    h = headers_of(rsps.calls[0])
+    h = headers_of(rsps.calls[1])
     assert h["cookie"] == "web-next-auth=WNA"
     assert "authorization" not in h
 
 
 @pytest.mark.parametrize("who", ["session", "guest"])
-def test_search_creators(request, rsps, who):
+def test_search_creators_trpc_fallback(request, rsps, who):
     s = request.getfixturevalue(who)
+    neo_fails(rsps, CREATORS_URL, status=502)
     rsps.get(
         CREATORS_URL,
         json=trpc("creators", [{"username": "alice"}, {"username": "alicia", "extra": 1}]),
@@ -234,12 +245,13 @@ def test_search_creators(request, rsps, who):
     assert all(isinstance(c, Creator) for c in found)
     assert [c.username for c in found] == ["alice", "alicia"]
     assert found[1].raw["extra"] == 1
-    assert_no_auth(rsps.calls[0])
+    assert_no_auth(rsps.calls[-1])
 
 
 @pytest.mark.parametrize("method,url", [("search", SEARCH_URL), ("search_creators", CREATORS_URL)])
 @pytest.mark.parametrize("answer", [[], {}, [{"result": {}}], [{"error": {"message": "x"}}]])
 def test_search_unexpected_shape_is_parse_error(guest, rsps, method, url, answer):
+    neo_fails(rsps, url)
     rsps.get(url, json=answer)
     with pytest.raises(errors.ParseError):
         getattr(guest.characters, method)("x")
@@ -261,7 +273,7 @@ def test_search_bad_query(guest, rsps, method, bad):
 @pytest.mark.parametrize(
     "method,url",
     [
-        ("featured", f"{PLUS}/chat/characters/featured_v2/"),
+        ("featured", f"{NEO}/recommendation/v1/featured"),
         ("similar", f"{NEO}/recommendation/v1/character/char123"),
     ],
 )
@@ -293,7 +305,7 @@ def test_recommended(session, rsps):
 @pytest.mark.parametrize(
     "method,url,args",
     [
-        ("featured", f"{PLUS}/chat/characters/featured_v2/", ()),
+        ("featured", f"{NEO}/recommendation/v1/featured", ()),
         ("recommended", f"{NEO}/recommendation/v1/user", ()),
         ("similar", f"{NEO}/recommendation/v1/character/c", ("c",)),
     ],
@@ -780,8 +792,20 @@ ACCOUNT_ONLY: Dict[str, Callable[[Any], Any]] = {
     "update": lambda c: c.update("char123", name="NewName"),
     "set_voice": lambda c: c.set_voice("char123", "v-1"),
     "report": lambda c: c.report("char123", "SPAM"),
+    "voice": lambda c: c.voice("char123"),
 }
-GUEST_OK = {"get", "search", "search_creators", "featured", "similar", "by_category", "categories"}
+GUEST_OK = {
+    "get",
+    "search",
+    "search_creators",
+    "featured",
+    "similar",
+    "by_category",
+    "categories",
+    "trending",
+    "vote_count",
+    "vote_counts",
+}
 
 
 @pytest.mark.parametrize("name", sorted(ACCOUNT_ONLY))
@@ -822,3 +846,95 @@ def test_report(session, rsps) -> None:
     assert session.characters.report("c1", "SPAM", "ads") == "r-1"
     with pytest.raises(errors.ValidationError):
         session.characters.report("c1", "", "x")
+
+
+# ------------------------------------------------------------------ neo search (default)
+
+
+@pytest.mark.parametrize("who", ["session", "guest"])
+def test_search_uses_neo_first(request, rsps, who):
+    s = request.getfixturevalue(who)
+    rsps.get(
+        NEO_SEARCH_URL,
+        match=[matchers.query_param_matcher({"query": "Hatsune Miku"}, strict_match=True)],
+        json={"characters": [dict(FULL, document_id="char123", score=0.9), SHORT], "tags": []},
+    )
+    found = s.characters.search("Hatsune Miku")
+    assert [c.character_id for c in found] == ["char123", "c2"]
+    assert len(rsps.calls) == 1  # no tRPC call
+    if who == "guest":
+        assert_no_auth(rsps.calls[0])
+
+
+def test_search_neo_empty_answer_is_no_result(guest, rsps):
+    rsps.get(NEO_SEARCH_URL, json={})  # protobuf-style: nothing found
+    assert guest.characters.search("nothing") == []
+    assert len(rsps.calls) == 1
+
+
+def test_search_creators_uses_neo_first(guest, rsps):
+    rsps.get(
+        NEO_CREATORS_URL,
+        match=[matchers.query_param_matcher({"query": "ali"}, strict_match=True)],
+        json={"creators": [{"name": "alice", "score": 1, "visibility": "PUBLIC"}]},
+    )
+    assert [c.username for c in guest.characters.search_creators("ali")] == ["alice"]
+    assert len(rsps.calls) == 1
+
+
+def test_search_does_not_fall_back_on_rate_limits(guest, rsps):
+    rsps.get(NEO_SEARCH_URL, status=429, headers={"Retry-After": "0"}, json={})
+    with pytest.raises(errors.RateLimited):
+        guest.characters.search("x")
+    assert all("trpc" not in c.request.url for c in rsps.calls)
+
+
+def test_search_falls_back_on_an_unreadable_neo_answer(guest, rsps):
+    rsps.get(NEO_SEARCH_URL, json={"characters": "nope"})
+    rsps.get(SEARCH_URL, json=trpc("characters", [SHORT]))
+    assert [c.character_id for c in guest.characters.search("x")] == ["c2"]
+
+
+def test_trending(guest, rsps):
+    rsps.get(f"{PLUS}/chat/characters/trending/", json={"trending_characters": [FULL, SHORT]})
+    assert [c.character_id for c in guest.characters.trending()] == ["char123", "c2"]
+    assert_no_auth(rsps.calls[0])
+
+
+def test_vote_count(guest, rsps):
+    rsps.get(f"{PLUS}/chat/character/char123/votes/", json={"status": "OK", "votes": 41})
+    assert guest.characters.vote_count("char123") == 41
+
+
+@pytest.mark.parametrize(
+    "answer,exc",
+    [
+        ({"status": "NOT_OK", "error": "Character not found"}, errors.NotFound),
+        ({"status": "OK"}, errors.ParseError),
+        ({"status": "OK", "votes": "many"}, errors.ParseError),
+    ],
+)
+def test_vote_count_errors(guest, rsps, answer, exc):
+    rsps.get(f"{PLUS}/chat/character/c/votes/", json=answer)
+    with pytest.raises(exc):
+        guest.characters.vote_count("c")
+
+
+def test_vote_counts(guest, rsps):
+    rsps.post(
+        f"{PLUS}/chat/characters/votes/",
+        match=[matchers.json_params_matcher({"character_ids": ["a", "b"]})],
+        json={"status": "OK", "upvotes_per_character": {"a": 3, "b": 0, "x": "bad"}},
+    )
+    assert guest.characters.vote_counts(["a", "b"]) == {"a": 3, "b": 0}
+    with pytest.raises(errors.ValidationError):
+        guest.characters.vote_counts("a")  # a lone string is a common mistake
+
+
+@pytest.mark.parametrize("answer,expected", [({"voice_id": "v1"}, "v1"), ({"voice_id": ""}, None)])
+def test_voice(session, rsps, answer, expected):
+    rsps.get(
+        f"{PLUS}/chat/character/char123/voice_override/",
+        json={"character_external_id": "char123", **answer},
+    )
+    assert session.characters.voice("char123") == expected

@@ -170,7 +170,7 @@ def test_latest(session, rsps, body, expected):
 
 def test_histories(session, rsps):
     rsps.post(
-        f"{PLUS}/chat/character/histories/",
+        f"{PLUS}/chat/character/histories_v2/",
         match=[matchers.json_params_matcher({"external_id": CHAR_ID, "number": 7})],
         json={
             "histories": [
@@ -207,7 +207,7 @@ def test_histories(session, rsps):
 
 def test_histories_default_amount_is_50(session, rsps):
     rsps.post(
-        f"{PLUS}/chat/character/histories/",
+        f"{PLUS}/chat/character/histories_v2/",
         match=[matchers.json_params_matcher({"external_id": CHAR_ID, "number": 50})],
         json={"histories": []},
     )
@@ -311,6 +311,30 @@ def test_turns_is_lazy_and_follows_next_token(session, rsps, last):
     assert [t.turn_id for t in rest] == ["p1-b", "p2-a", "p2-b"]
     assert len(rsps.calls) == 3
     assert all(c.request.headers["authorization"] == f"Token {TOKEN}" for c in rsps.calls)
+
+
+@pytest.mark.parametrize(
+    "end", [{}, {"turns": []}, {"turns": [], "meta": {"next_token": "T9"}}, {"meta": {}}]
+)
+def test_turns_stops_on_an_empty_page_after_a_token_on_the_last_page(session, rsps, end):
+    """The service gives a token on every page with turns; the end is a page with none."""
+    rsps.get(
+        f"{NEO}/turns/{CHAT_ID}/",
+        match=[no_query()],
+        json={"turns": [turn_json("a")], "meta": {"next_token": "T1"}},
+    )
+    rsps.get(
+        f"{NEO}/turns/{CHAT_ID}/",
+        match=[matchers.query_param_matcher({"next_token": "T1"}, strict_match=True)],
+        json={"turns": [turn_json("b")], "meta": {"next_token": "T2"}},
+    )
+    rsps.get(
+        f"{NEO}/turns/{CHAT_ID}/",
+        match=[matchers.query_param_matcher({"next_token": "T2"}, strict_match=True)],
+        json=end,
+    )
+    got = [t.turn_id for t in itertools.islice(session.chats.turns(CHAT_ID), 10)]
+    assert got == ["a", "b"] and len(rsps.calls) == 3
 
 
 def test_turns_stops_on_repeated_token(session, rsps):
@@ -634,8 +658,8 @@ def test_get_retried_after_503(session, rsps, sleeps):
 
 
 def test_histories_post_is_retried_as_a_read(session, rsps, sleeps):
-    rsps.post(f"{PLUS}/chat/character/histories/", status=503, json={})
-    rsps.post(f"{PLUS}/chat/character/histories/", json={"histories": []})
+    rsps.post(f"{PLUS}/chat/character/histories_v2/", status=503, json={})
+    rsps.post(f"{PLUS}/chat/character/histories_v2/", json={"histories": []})
     assert session.chats.histories(CHAR_ID) == []
     assert len(sleeps) == 1
 
