@@ -38,8 +38,10 @@ CALL_TIMEOUT = 30.0
 def service_to_emulator(emulator_url: str) -> Dict[str, str]:
     """The service's base URLs and where the emulator at ``emulator_url`` serves each."""
     service, local = Endpoints(), Endpoints.for_emulator(emulator_url)
-    pairs = {getattr(service, h): getattr(local, h) for h in ("plus", "neo", "web", "cdn")}
-    pairs[service.ws.rstrip("/")] = local.ws.rstrip("/")
+    hosts = [h for h in ("plus", "neo", "web", "cdn", "beta") if hasattr(service, h)]
+    pairs = {getattr(service, h): getattr(local, h) for h in hosts}
+    # Both sockets (wss://neo.character.ai/ws/ and .../connection/websocket) live under /neo.
+    pairs[service.ws.rsplit("/ws/", 1)[0]] = local.ws.rsplit("/ws/", 1)[0]
     return pairs
 
 

@@ -190,3 +190,17 @@ def test_async_client_impersonates_too(cai_emulator: Emulator) -> None:
     assert "async curl" in text
     h = _handshakes(cai_emulator)[0]["headers"]
     assert "Firefox/" in h["user-agent"]
+
+
+def test_the_room_socket_impersonates_too(imp_session: Session, cai_emulator: Emulator) -> None:
+    chars = cai_emulator.character_ids[:2]
+    room = imp_session.rooms.create("Curl room", chars, greeting=False)
+    mine = imp_session.rooms.send(room.room_id, "hello room")
+    assert mine.author_is_human and mine.text == "hello room"
+    reply = imp_session.rooms.reply(room.room_id, chars[1])
+    assert reply.is_final and reply.author_id == chars[1] and "hello room" in reply.text
+    shakes = [e for e in cai_emulator.log.entries() if e["kind"] == "ws_connect"]
+    room_shakes = [e for e in shakes if "connection/websocket" in e["path"]]
+    assert room_shakes, shakes
+    h = room_shakes[0]["headers"]
+    assert "sec-ch-ua" in h and h["user-agent"] != USER_AGENT
