@@ -5,6 +5,8 @@
 >>> s.characters.search("detective")[0].name   # doctest: +SKIP
 """
 
+from typing import TYPE_CHECKING, Any
+
 from caiclient import errors, models
 from caiclient._version import __version__
 from caiclient.endpoints import Endpoints
@@ -76,6 +78,19 @@ __all__ = [
     "ValidationError",
     "Voice",
     "__version__",
+    "diagnose",
     "errors",
     "models",
 ]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from caiclient.doctor import diagnose
+
+
+def __getattr__(name: str) -> Any:
+    # ``caiclient.diagnose`` is imported on first use (it is rarely needed at start-up).
+    if name == "diagnose":
+        from caiclient.doctor import diagnose
+
+        return diagnose
+    raise AttributeError(f"module 'caiclient' has no attribute {name!r}")

@@ -64,6 +64,9 @@ __all__ = [
 ]
 
 
+DOCTOR_HINT = "run `caiclient doctor` to see why (docs: Troubleshooting)"
+
+
 class CaiError(Exception):
     """Base class of every error raised by caiclient."""
 
@@ -213,11 +216,17 @@ class APIError(CaiError):
         self.headers: Mapping[str, str] = dict(headers or {})
         super().__init__(self.message)
 
+    #: A pointer appended to ``str(err)`` for errors whose cause ``caiclient doctor``
+    #: can tell apart (a wrong token, bot protection, a refused handshake).
+    see_also = ""
+
     def __str__(self) -> str:
         where = " ".join(p for p in (str(self.status or ""), self.method, self.path) if p)
         text = f"[{where}] {self.message}" if where else self.message
         if self.request_id:
             text += f" (request_id={self.request_id})"
+        if self.see_also:
+            text += f"; {self.see_also}"
         return text
 
     def __repr__(self) -> str:
@@ -237,6 +246,7 @@ class AuthenticationError(APIError):
     """401 (or a refused websocket handshake): the token is missing, wrong or expired."""
 
     default_message = "authentication failed: the token is invalid or expired"
+    see_also = DOCTOR_HINT
 
 
 class PermissionDenied(APIError):
@@ -255,6 +265,7 @@ class BlockedError(APIError):
     """
 
     default_message = "blocked by the service's bot protection (an HTML page instead of JSON)"
+    see_also = DOCTOR_HINT
 
     def __init__(self, message: Optional[str] = None, *, kind: str = "html", **kw: Any) -> None:
         self.kind = kind

@@ -24,7 +24,7 @@ DOCS = ROOT / "docs"
 
 PAGES = [
     "index", "quickstart", "token", "chatting", "rooms", "async", "backends", "notebooks",
-    "testing", "errors", "cli", "migrating", "api", "benchmarks",
+    "testing", "errors", "troubleshooting", "cli", "migrating", "api", "benchmarks",
 ]  # fmt: skip
 
 # PyCharacterAI 2.2.50: the 64 public methods (account 19, character 10,

@@ -268,3 +268,54 @@ def test_repr_is_short_and_readable() -> None:
     assert len(text) < 160 and "..." in text
     t = parse(Turn, TURN)
     assert "create_time=2025-01-01T12:00:01Z" in repr(t)
+
+
+def test_a_model_parses_from_another_models_raw_view() -> None:
+    t = parse(Turn, TURN)
+    again = parse(Turn, t.raw)  # a read-only mapping, not a dict
+    assert again == t and again.candidates[1].text == "second"
+    assert dict(again.raw) == TURN
+
+
+def test_field_specs_say_how_each_field_is_read() -> None:
+    specs = {s.name: s for s in models._base.field_specs(Turn)}
+    assert "raw" not in specs
+    chat_id = specs["chat_id"]
+    assert chat_id.required and chat_id.key == "turn_key.chat_id"
+    assert chat_id.lookup(TURN) == "c1"
+    cands = specs["candidates"]
+    assert not cands.required and cands.default_value() == []
+    assert cands.default_value() is not cands.default_value()  # a fresh list each time
+    account_name = {s.name: s for s in models._base.field_specs(Account)}["name"]
+    assert account_name.lookup({"name": None, "user": {"name": "B"}}) == "B"  # null: next key
+
+
+def test_converter_is_the_tolerant_cattrs_converter() -> None:
+    assert models.converter is models._base.converter
+    assert models.converter.structure(3, str) == "3"
+    assert models.converter.structure("12", int) == 12
+    with pytest.raises(AttributeError):
+        models.no_such_name  # noqa: B018
+
+
+def test_a_model_with_init_logic_is_built_through_its_init() -> None:
+    seen = []
+
+    @models.model
+    class Checked(models.Model):
+        name: str = models.wire("name", default="")
+
+        def __attrs_post_init__(self) -> None:
+            seen.append(self.name)
+
+    assert parse(Checked, {"name": "x"}).name == "x" and seen == ["x"]
+
+
+def test_repeated_timestamps_give_equal_values() -> None:
+    text = "2025-03-04T05:06:07.891011Z"
+    first, second = parse_timestamp(text), parse_timestamp(text)
+    assert first == second == datetime(2025, 3, 4, 5, 6, 7, 891011, tzinfo=timezone.utc)
+    assert parse_timestamp("2025-03-04T24:06:07.891011Z") is None
+    assert parse_timestamp("2025-03-04T05:06:07.89101Z") == datetime(
+        2025, 3, 4, 5, 6, 7, 891010, tzinfo=timezone.utc
+    )

@@ -3,11 +3,14 @@
 Commands::
 
     caiclient demo [--fast]
-    caiclient chat CHARACTER_ID [--chat CHAT_ID] [--new]
+    caiclient chat CHARACTER [--chat CHAT_ID] [--new]       (a name or an id)
+    caiclient chats [CHARACTER] [--json]
     caiclient search QUERY [--creators] [--json]
     caiclient character ID [--json]
+    caiclient voices [QUERY] [--json]
     caiclient export CHAT_ID [--format json|md|html] [-o FILE] [--progress]
-    caiclient tts CHAT_ID TURN_ID --voice ID [--candidate ID] -o FILE
+    caiclient tts (CHAT_ID TURN_ID | --last) [--voice ID] [--candidate ID] -o FILE
+    caiclient completion bash|zsh|fish
     caiclient emulator [emulator options]
 
 Global options (before or after the command): ``--token-file PATH``,
@@ -24,7 +27,8 @@ Layout: one module per command, ``caiclient/cli/NAME.py`` (``chat.py``,
   :class:`~caiclient.cli._core.Command` record, terminal checks;
 - ``_session.py``: opening the session from the global options, the token
   included (:class:`~caiclient.cli._session.Context`, ``open_session``);
-- ``_output.py``: JSON, short formats, a progress line, ``atomic_output``;
+- ``_output.py``: JSON, short formats, tables, a progress line, ``atomic_output``;
+- ``_lookup.py``: a character by name or id (``resolve_character``);
 - ``_app.py``: the registry (``COMMAND_MODULES``), the argparse assembly
   (:func:`build_parser`) and :func:`main`.
 

@@ -30,12 +30,16 @@ from caiclient.cli._session import Context
 COMMAND_MODULES = (
     "demo",
     "chat",
+    "chats",
     "room",
     "search",
     "character",
+    "voices",
     "export",
     "tts",
+    "completion",
     "emulator",
+    "doctor",
 )
 
 

@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 import traceback
-from typing import IO, TYPE_CHECKING, Any, Callable, Optional
+from typing import IO, TYPE_CHECKING, Any, Callable, Optional, Sequence
 
 import attrs
 
@@ -53,14 +53,23 @@ class CliError(Exception):
     Attributes:
         message: what went wrong (printed after ``error:``).
         code: the exit code.
-        hint: an optional suggestion printed on a second line.
+        hint: an optional suggestion printed on the last line.
+        details: lines printed between the two (e.g. the candidates of an
+            ambiguous name).
     """
 
-    def __init__(self, message: str, code: int = EXIT_USAGE, hint: Optional[str] = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        code: int = EXIT_USAGE,
+        hint: Optional[str] = None,
+        details: Sequence[str] = (),
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
         self.hint = hint
+        self.details = list(details)
 
 
 @attrs.frozen
@@ -150,6 +159,8 @@ def report(exc: BaseException, *, verbose: bool = False) -> None:
     if verbose and not isinstance(exc, KeyboardInterrupt):
         traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
     print(f"error: {_message_for(exc)}", file=sys.stderr)
+    for line in getattr(exc, "details", ()):
+        print(f"  {line}", file=sys.stderr)
     hint = _hint_for(exc)
     if hint:
         print(f"hint: {hint}", file=sys.stderr)

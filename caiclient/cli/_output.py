@@ -10,7 +10,7 @@ import sys
 import tempfile
 import time
 from datetime import datetime, timezone
-from typing import IO, Any, Dict, Iterator, Mapping, Optional, TextIO, cast
+from typing import IO, Any, Dict, Iterator, List, Mapping, Optional, Sequence, TextIO, cast
 
 import attrs
 
@@ -62,6 +62,22 @@ def clip(text: str, width: int) -> str:
     """``text`` on one line, cut to ``width`` characters with ``...``."""
     text = " ".join(text.split())
     return text if len(text) <= width else text[: max(0, width - 3)] + "..."
+
+
+def table(rows: Sequence[Sequence[str]], *, right: Sequence[int] = ()) -> List[str]:
+    """Rows as aligned lines: every column but the last padded (``right`` ones to the right)."""
+    if not rows:
+        return []
+    last = len(rows[0]) - 1
+    widths = [max(len(r[i]) for r in rows) for i in range(last)]
+    lines = []
+    for row in rows:
+        cells = [
+            f"{cell:>{widths[i]}}" if i in right else f"{cell:<{widths[i]}}"
+            for i, cell in enumerate(row[:last])
+        ]
+        lines.append("  ".join([*cells, row[last]]).rstrip())
+    return lines
 
 
 def print_stream(reply: ReplyStream, name: str) -> None:

@@ -5,26 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import List, Tuple
 
-import caiclient
-from caiclient import errors
-from caiclient.cli._core import EXIT_API, EXIT_OK, CliError, Command
+from caiclient.cli._core import EXIT_OK, Command
+from caiclient.cli._lookup import get_character
 from caiclient.cli._output import count, jsonable, print_json
 from caiclient.cli._session import Context
-from caiclient.models import Character
-
-
-def get_character(args: argparse.Namespace, session: caiclient.Session, cid: str) -> Character:
-    """The character ``cid``; a missing one is a :class:`CliError` with a hint where to look."""
-    try:
-        return session.characters.get(cid)
-    except errors.NotFound:
-        ids = getattr(args, "emulator_character_ids", None)
-        hint = (
-            f"the emulator's characters: {', '.join(ids)}"
-            if ids
-            else "find ids with `caiclient search NAME`"
-        )
-        raise CliError(f"no character with id {cid!r}", EXIT_API, hint=hint) from None
 
 
 def configure(p: argparse.ArgumentParser) -> None:

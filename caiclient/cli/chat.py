@@ -1,4 +1,4 @@
-"""``caiclient chat CHARACTER_ID [--chat CHAT_ID] [--new]``: talk with a character.
+"""``caiclient chat CHARACTER [--chat CHAT_ID] [--new]``: talk with a character (name or id).
 
 Streamed replies and slash commands (``/help``); see :class:`ChatRepl`.
 """
@@ -24,9 +24,9 @@ from caiclient.cli._core import (
     report,
     stdin_is_tty,
 )
+from caiclient.cli._lookup import resolve_character
 from caiclient.cli._output import print_stream, when
 from caiclient.cli._session import Context
-from caiclient.cli.character import get_character
 from caiclient.models import Character, Turn
 from caiclient.resources._replies import ReplyStream
 
@@ -258,7 +258,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     session = ctx.session(needs_account=True)
     if args.chat and args.new:
         raise CliError("--chat and --new exclude each other", EXIT_USAGE)
-    character = get_character(args, session, args.character_id)
+    character = resolve_character(args, session, args.character)
     interactive = stdin_is_tty()
     if interactive:
         with contextlib.suppress(ImportError):
@@ -286,8 +286,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def configure(p: argparse.ArgumentParser) -> None:
-    """``CHARACTER_ID``, ``--chat``, ``--new``."""
-    p.add_argument("character_id", metavar="CHARACTER_ID")
+    """``CHARACTER`` (a name or an id), ``--chat``, ``--new``."""
+    p.add_argument("character", metavar="CHARACTER", help="the character's name or id")
     p.add_argument(
         "--chat", metavar="CHAT_ID", help="continue this chat (default: your latest one)"
     )

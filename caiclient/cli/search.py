@@ -6,7 +6,8 @@ import argparse
 import sys
 
 from caiclient.cli._core import EXIT_OK, Command
-from caiclient.cli._output import clip, count, jsonable, print_json
+from caiclient.cli._lookup import character_lines
+from caiclient.cli._output import jsonable, print_json
 from caiclient.cli._session import Context
 
 
@@ -37,13 +38,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     if not characters:
         print(f"no characters found for {args.query!r}", file=sys.stderr)
         return EXIT_OK
-    rows = [("NAME", "ID", "INTERACTIONS", "TITLE")] + [
-        (clip(c.name, 24), c.character_id, count(c.num_interactions), clip(c.title, 50))
-        for c in characters
-    ]
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    for name, cid, n, title in rows:
-        print(f"{name:<{widths[0]}}  {cid:<{widths[1]}}  {n:>{widths[2]}}  {title}".rstrip())
+    for line in character_lines(characters, header=True):
+        print(line)
     return EXIT_OK
 
 

@@ -13,7 +13,7 @@ from typing import Any, Optional, Union
 from aiohttp import web
 
 from caiclient.emulator.brains import Brain, CharacterBrain
-from caiclient.emulator.faults import Faults, HttpFault
+from caiclient.emulator.faults import Faults, HttpFault, apply_drift
 from caiclient.emulator.seed import apply_seed, load_seed
 from caiclient.emulator.state import State
 from caiclient.emulator.util import cf_ray, dumps, loads, new_id
@@ -287,6 +287,23 @@ def _malform(resp: web.Response, kind: str) -> web.Response:
     return web.Response(body=new, status=200, content_type="application/json")
 
 
+def _drifted(resp: web.Response, changes: list) -> web.Response:
+    """The response with its JSON body changed by drift faults (non-JSON bodies as they are)."""
+    if resp.content_type != "application/json" or not isinstance(resp.body, bytes):
+        return resp
+    try:
+        body = loads(resp.body)
+    except ValueError:
+        return resp
+    apply_drift(body, changes)
+    kept = {
+        k: v for k, v in resp.headers.items() if k.lower() not in ("content-type", "content-length")
+    }
+    return web.Response(
+        text=dumps(body), status=resp.status, content_type="application/json", headers=kept
+    )
+
+
 @web.middleware
 async def _middleware(request: web.Request, handler) -> web.StreamResponse:
     ctx: Ctx = request.app[CTX]
@@ -340,6 +357,9 @@ async def _middleware(request: web.Request, handler) -> web.StreamResponse:
             resp = jr(error_body(request.path, 500), status=500)
         if fault is not None and fault.kind == "malformed" and isinstance(resp, web.Response):
             resp = _malform(resp, fault.variant)
+        drift = ctx.faults.take_drift(request.path)
+        if drift and isinstance(resp, web.Response):
+            resp = _drifted(resp, drift)
     if not resp.prepared:
         resp.headers["cf-ray"] = ray
         resp.headers["x-request-id"] = new_id()

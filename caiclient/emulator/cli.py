@@ -66,6 +66,14 @@ def build_parser(prog: str = "python -m caiclient.emulator") -> argparse.Argumen
         help="next response under PREFIX is broken (KIND truncated|invalid|empty)",
     )
     p.add_argument(
+        "--fault-drift",
+        action="append",
+        default=[],
+        metavar="PREFIX:OP:FIELD[=VALUE]",
+        help="change the JSON under PREFIX (OP rename|drop|retype|add; FIELD a dotted path, "
+        "* for list items; rename takes the new name as VALUE) (repeatable)",
+    )
+    p.add_argument(
         "--fault-drop-socket-after",
         type=int,
         default=None,
@@ -81,6 +89,13 @@ def build_parser(prog: str = "python -m caiclient.emulator") -> argparse.Argumen
         "or without a browser User-Agent (repeatable)",
     )
     return p
+
+
+def _json_or_text(value: str):
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
 
 
 def _apply_faults(emu, args: argparse.Namespace) -> None:
@@ -100,6 +115,14 @@ def _apply_faults(emu, args: argparse.Namespace) -> None:
     for spec in args.fault_malformed:
         prefix, sep, kind = spec.partition(":")
         f.malformed(prefix, kind=kind if sep and kind else "truncated")
+    for spec in args.fault_drift:
+        prefix, _, rest = spec.partition(":")
+        op, _, target = rest.partition(":")
+        field, has_value, value = target.partition("=")
+        try:
+            f.drift(prefix, op, field, _json_or_text(value) if has_value else None)
+        except ValueError as exc:
+            raise SystemExit(f"--fault-drift {spec!r}: {exc}") from None
     if args.fault_drop_socket_after is not None:
         f.drop_socket_after(args.fault_drop_socket_after)
     for kind in args.fault_ws_handshake:

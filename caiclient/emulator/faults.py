@@ -6,7 +6,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Optional
 
-__all__ = ["WS_HANDSHAKE_KINDS", "Faults", "HttpFault"]
+__all__ = ["DRIFT_OPS", "WS_HANDSHAKE_KINDS", "Drift", "Faults", "HttpFault", "apply_drift"]
 
 _MALFORMED_KINDS = ("truncated", "invalid", "empty")
 _HTML_KINDS = ("challenge", "access_denied", "waiting_room")
@@ -27,6 +27,62 @@ class HttpFault:
     variant: str = ""
 
 
+DRIFT_OPS = ("rename", "drop", "retype", "add")
+
+
+@dataclass
+class Drift:
+    """One change to the JSON a route answers with (the service changing under its clients).
+
+    ``field`` is a dotted path in the response body; ``*`` stands for every item
+    of a list (``"turns.*.author"``). ``rename`` moves the value to the key
+    ``value``; ``drop`` removes it; ``retype`` replaces it with a value of another
+    JSON type (``value``, or an object for a scalar and a string for an object or
+    list); ``add`` sets a field the route did not have to ``value``.
+    """
+
+    op: str
+    field: str
+    value: object = None
+
+
+def _retyped(old: object) -> object:
+    return "drifted" if isinstance(old, (dict, list)) else {"drifted": True}
+
+
+def _drift_at(node: object, parts: list, change: Drift) -> None:
+    if not parts:
+        return
+    head, rest = parts[0], parts[1:]
+    if head == "*":
+        if isinstance(node, list) and rest:
+            for item in node:
+                _drift_at(item, rest, change)
+        return
+    if not isinstance(node, dict):
+        return
+    if rest:
+        _drift_at(node.get(head), rest, change)
+        return
+    if change.op == "add":
+        node[head] = "drifted" if change.value is None else change.value
+    elif head not in node:
+        return
+    elif change.op == "drop":
+        del node[head]
+    elif change.op == "rename":
+        node[str(change.value)] = node.pop(head)
+    elif change.op == "retype":
+        node[head] = _retyped(node[head]) if change.value is None else change.value
+
+
+def apply_drift(body: object, changes: Iterable[Drift]) -> object:
+    """Apply ``changes`` to a decoded JSON body in place (and return it)."""
+    for change in changes:
+        _drift_at(body, change.field.split("."), change)
+    return body
+
+
 @dataclass
 class _Rule:
     prefix: str
@@ -35,6 +91,7 @@ class _Rule:
     retry_after: Optional[float] = None
     variant: str = ""
     times: Optional[int] = None  # None = forever
+    drift: Optional[Drift] = None
 
 
 class Faults:
@@ -55,6 +112,7 @@ class Faults:
             self._drop_on_receive = 0
             self._latency = 0.0
             self._filter: list = []
+            self._drift: list = []
             self._ws_refuse: list = []  # [kind, times or None]
 
     # -- websocket ------------------------------------------------------------------
@@ -139,6 +197,46 @@ class Faults:
             raise ValueError(f"kind must be one of {_HTML_KINDS}")
         with self._lock:
             self._rules.append(_Rule(path_prefix, "html", variant=kind, times=times))
+
+    def drift(
+        self,
+        path_prefix: str,
+        op: str,
+        field: str,
+        value: object = None,
+        times: Optional[int] = None,
+    ) -> None:
+        """Change the JSON that matching routes answer with, as the service does without notice.
+
+        ``op`` is one of ``DRIFT_OPS`` (``rename``, ``drop``, ``retype``, ``add``); e.g.
+        ``drift("/plus/chat/user/", "retype", "user.user.username")`` or
+        ``drift("/neo/turns/", "rename", "turns.*.author", "writer")``.
+        ``times=None`` means until cleared.
+        """
+        if op not in DRIFT_OPS:
+            raise ValueError(f"op must be one of {DRIFT_OPS}")
+        if not field or not isinstance(field, str):
+            raise ValueError("field must be a dotted path such as 'user.user.username'")
+        if op == "rename" and not value:
+            raise ValueError("rename needs the new name as value")
+        with self._lock:
+            self._drift.append(
+                _Rule(path_prefix, "drift", times=times, drift=Drift(op, field, value))
+            )
+
+    def take_drift(self, path: str) -> list:
+        """The drift changes for a response to ``path`` (server side)."""
+        out = []
+        with self._lock:
+            for rule in list(self._drift):
+                if not path.startswith(rule.prefix):
+                    continue
+                out.append(rule.drift)
+                if rule.times is not None:
+                    rule.times -= 1
+                    if rule.times <= 0:
+                        self._drift.remove(rule)
+        return out
 
     def latency(self, seconds: float) -> None:
         """Delay added before every HTTP response and every websocket frame."""

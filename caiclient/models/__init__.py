@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Dict, List, Mapping, Optional
 
-from caiclient.models._base import Model, converter, model, parse, parse_list, parse_timestamp, wire
+from caiclient.models._base import Model, model, parse, parse_list, parse_timestamp, wire
 
 __all__ = [
     "Account",
@@ -40,6 +40,15 @@ __all__ = [
 ]
 
 DEFAULT_CDN = "https://characterai.io"
+
+
+def __getattr__(name: str) -> Any:
+    # ``converter`` is built on first use (see caiclient.models._base).
+    if name == "converter":
+        from caiclient.models import _base
+
+        return _base.converter
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @model

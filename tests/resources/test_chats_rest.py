@@ -584,7 +584,8 @@ def test_neo_error_maps_status(session, rsps, status, cls):
     assert err.path == "/chat/abc/"
     assert err.request_id == "8f1a2b3c4d-AMS"
     assert err.body == _neo_error("no such chat")
-    assert str(err) == f"[{status} GET /chat/abc/] no such chat (request_id=8f1a2b3c4d-AMS)"
+    hint = f"; {errors.DOCTOR_HINT}" if isinstance(err, errors.AuthenticationError) else ""
+    assert str(err) == f"[{status} GET /chat/abc/] no such chat (request_id=8f1a2b3c4d-AMS){hint}"
     assert TOKEN not in str(err) and TOKEN not in repr(err)
     assert len(rsps.calls) == 1  # 4xx (but 429) is not retried
 
