@@ -264,3 +264,5 @@ class AsyncConversation:
         """Make sure the chat exists (creating it if needed); returns its id."""
     def stream(self, text: str) -> caiclient.aio.AsyncReplyStream:
         """Send a message; returns the reply as a stream of snapshots."""
+    def stream_regenerate(self, turn_id: typing.Optional[str] = ...) -> caiclient.aio.AsyncReplyStream:
+        """Another reply to a character's turn (default: the last reply), streamed."""

@@ -19,9 +19,18 @@ appears here by itself. Type information comes from stubs generated from
 the sync resources (``caiclient/_aio_types.pyi``; a test fails when they are
 stale).
 
+Replies hold no thread while they wait: the message is sent from the pool,
+then the websocket's reader thread hands each frame to the event loop, where
+the same protocol logic (:class:`~caiclient.resources._replies.ReplyStream`)
+reads it. Only blocking work (HTTP, the recovery check after a drop) uses
+the pool, so ``max_workers`` bounds blocking calls, not conversations.
+``chats.send`` and the other "final reply" methods run that way too.
+
 Cancelling a task (or leaving ``async with``/``async for`` early) releases
 the underlying stream promptly: a pending reply is abandoned at once, and
-nothing is left running in the pool past one receive timeout.
+nothing is left running in the pool past one receive timeout. After
+:meth:`Client.aclose`, calls and streams in flight raise
+:class:`~caiclient.errors.ClientClosed`.
 """
 
 from __future__ import annotations
@@ -32,7 +41,10 @@ import contextvars
 import functools
 import inspect
 import threading
+import time
 import typing
+import weakref
+from collections import deque
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -40,6 +52,7 @@ from typing import (
     Dict,
     Generic,
     Iterator,
+    List,
     Mapping,
     Optional,
     Type,
@@ -50,9 +63,11 @@ from typing import (
 from caiclient import errors
 from caiclient.endpoints import Endpoints
 from caiclient.models import Avatar, Turn
+from caiclient.resources import _replies
 from caiclient.resources._replies import ReplyStream
 from caiclient.session import Session
 from caiclient.transport.http import DEFAULT_TIMEOUT, Credentials, RetryPolicy, Timeout
+from caiclient.transport.ws import Disconnected
 
 if TYPE_CHECKING:  # pragma: no cover
     from types import TracebackType
@@ -89,12 +104,19 @@ class _Runner:
         self.pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=max_workers, thread_name_prefix="caiclient-aio"
         )
+        self.closed = False
+        self.streams: weakref.WeakSet[AsyncReplyStream] = weakref.WeakSet()
 
     def submit(
         self, fn: Callable[..., T], *args: Any, **kwargs: Any
     ) -> concurrent.futures.Future[T]:
+        if self.closed:
+            raise errors.ClientClosed("the client is closed")
         ctx = contextvars.copy_context()
-        return self.pool.submit(ctx.run, functools.partial(fn, *args, **kwargs))
+        try:
+            return self.pool.submit(ctx.run, functools.partial(fn, *args, **kwargs))
+        except RuntimeError:  # shut down meanwhile
+            raise errors.ClientClosed("the client is closed") from None
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return await asyncio.wrap_future(self.submit(fn, *args, **kwargs))
@@ -189,20 +211,192 @@ class AsyncIteratorStream(Generic[T]):
         await self.aclose()
 
 
-class AsyncReplyStream(AsyncIteratorStream[Turn]):
+class _LoopSink:
+    """One request's frames, handed from the websocket reader thread to an event loop.
+
+    ``put`` (any thread) appends and wakes the loop (once per burst);
+    :meth:`get` waits on the loop, bounded, holding no thread.
+    """
+
+    __slots__ = ("_items", "_loop", "_waiter", "_wake_pending")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._items: typing.Deque[Any] = deque()
+        self._waiter: Optional[asyncio.Future[None]] = None
+        self._wake_pending = False
+
+    def put(self, item: Any, block: bool = True, timeout: Optional[float] = None) -> None:
+        self._items.append(item)
+        if not self._wake_pending:
+            self._wake_pending = True
+            try:
+                self._loop.call_soon_threadsafe(self._wake)
+            except RuntimeError:  # the loop is closed: nobody waits any more
+                pass
+
+    put_nowait = put
+
+    def qsize(self) -> int:
+        return len(self._items)
+
+    def _wake(self) -> None:
+        self._wake_pending = False
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _expire(self, expired: List[bool]) -> None:
+        expired.append(True)
+        self._wake()
+
+    async def get(self, frame_timeout: float, deadline: float) -> Any:
+        """The next item; :class:`~caiclient.errors.Timeout` as ``PendingRequest.receive``."""
+        if not self._items:
+            remaining = deadline - time.monotonic()
+            wait = min(frame_timeout, remaining)
+            if wait > 0:
+                expired: List[bool] = []
+                timer = self._loop.call_later(wait, self._expire, expired)
+                try:
+                    while not self._items and not expired:  # a wake may be stale
+                        waiter = self._loop.create_future()
+                        self._waiter = waiter
+                        await waiter
+                finally:
+                    timer.cancel()
+                    self._waiter = None
+            if not self._items:
+                if remaining <= frame_timeout:
+                    raise errors.Timeout("the reply did not complete in time")
+                raise errors.Timeout(
+                    f"no answer from the service for {frame_timeout:g}s on the chat websocket"
+                )
+        return self._items.popleft()
+
+
+def _open_reply(loop: asyncio.AbstractEventLoop, start: Callable[[], ReplyStream]) -> ReplyStream:
+    """Create (and send) a reply stream whose frames go to ``loop``; runs in the pool."""
+    with _replies.frames_into(lambda: _LoopSink(loop)):
+        return start()
+
+
+def _next_or_none(it: ReplyStream) -> Optional[Turn]:
+    return next(it, None)
+
+
+class AsyncReplyStream:
     """A character's reply as it is written, for asyncio: ``async for turn in reply``.
 
     The async twin of :class:`~caiclient.resources._replies.ReplyStream`:
     snapshots of the whole text so far, :meth:`final` for the complete reply,
-    :meth:`text_deltas` for the new text of each snapshot.
+    :meth:`text_deltas` for the new text of each snapshot. Also an async
+    context manager (leaving it abandons the reply).
+
+    The message is sent exactly once, on first use (:meth:`start`, ``async
+    with``, iteration or :meth:`final`), whatever is awaited concurrently;
+    concurrent readers take turns. Waiting for frames holds no thread.
     """
 
-    _it: Optional[ReplyStream]
+    def __init__(self, runner: _Runner, start: Callable[[], ReplyStream]) -> None:
+        self._runner = runner
+        self._start = start
+        self._it: Optional[ReplyStream] = None
+        self._starting: Optional[asyncio.Future[ReplyStream]] = None
+        self._closed = False
+        self._client_closed = False
+        self._guard: Optional[asyncio.Lock] = None
+        runner.streams.add(self)
 
-    def _wake(self) -> None:
-        it = self._it
-        if it is not None:
-            it.close()  # thread-safe: wakes a worker blocked on the socket at once
+    # -- starting (exactly once)
+
+    async def _stream(self) -> ReplyStream:
+        if self._it is not None:
+            return self._it
+        if self._starting is None:
+            if self._closed:
+                raise self._closed_error()
+            loop = asyncio.get_running_loop()
+            self._starting = asyncio.ensure_future(self._open(loop))
+        return await asyncio.shield(self._starting)
+
+    async def _open(self, loop: asyncio.AbstractEventLoop) -> ReplyStream:
+        it = await self._runner.run(_open_reply, loop, self._start)
+        self._it = it
+        if self._closed:  # abandoned while it was being sent
+            it.close()
+        return it
+
+    def _closed_error(self) -> errors.CaiError:
+        if self._client_closed:
+            return errors.ClientClosed("the client was closed while the reply was on its way")
+        return errors.CaiError("the reply stream is closed")
+
+    async def start(self) -> AsyncReplyStream:
+        """Send the message now (iteration does it on first use otherwise)."""
+        await self._stream()
+        return self
+
+    # -- reading
+
+    def __aiter__(self) -> AsyncReplyStream:
+        return self
+
+    async def __anext__(self) -> Turn:
+        if self._guard is None:
+            self._guard = asyncio.Lock()
+        async with self._guard:
+            if self._closed:
+                if self._client_closed:
+                    raise self._closed_error()
+                raise StopAsyncIteration
+            it = await self._stream()
+            if it.done or it.closed:
+                raise StopAsyncIteration
+            try:
+                if type(it)._next_snapshot is ReplyStream._next_snapshot:
+                    turn = await self._next_snapshot(it)
+                else:  # a subclass with its own reading loop: pulled in the pool
+                    turn = await self._runner.run(_next_or_none, it)
+            except asyncio.CancelledError:
+                self._abandon()
+                raise
+            except BaseException:
+                it.finish()
+                raise
+            if turn is None:
+                it.finish()
+                if self._client_closed:
+                    raise self._closed_error()
+                raise StopAsyncIteration
+            return turn
+
+    async def _next_snapshot(self, it: ReplyStream) -> Optional[Turn]:
+        """The ReplyStream's own loop, with frames awaited on the event loop."""
+        while True:
+            req = it.request
+            if req is None or it.closed:
+                return None
+            sink = req.frames
+            assert isinstance(sink, _LoopSink), "a reply stream of another face"
+            try:
+                frame = req.unwrap(await sink.get(it.frame_timeout, it.deadline))
+            except Disconnected as exc:
+                step = await self._recover(it, exc.sent)
+            except errors.Timeout as exc:
+                raise it.timed_out(exc) from None
+            else:
+                step = it.accept(frame)
+                if isinstance(step, _replies.Recover):
+                    step = await self._recover(it, step.sent)
+            if step is not _replies.MORE:
+                return step
+
+    async def _recover(self, it: ReplyStream, sent: bool) -> Any:
+        if self._client_closed or self._runner.closed:
+            self._client_closed = True
+            raise self._closed_error()
+        return await self._runner.run(it.recover, sent)
 
     @property
     def turn(self) -> Optional[Turn]:
@@ -219,28 +413,51 @@ class AsyncReplyStream(AsyncIteratorStream[Turn]):
         """True once the complete reply was received."""
         return self._it is not None and self._it.done
 
-    async def start(self) -> AsyncReplyStream:
-        """Send the message now (iteration does it on first use otherwise)."""
-        await self._iterator()
-        return self
-
     async def final(self) -> Turn:
         """Wait for the complete reply and return it."""
-        last: Optional[Turn] = None
-        async for last in self:  # noqa: B007 - we want the last one
+        it = await self._stream()
+        it.want_final()
+        async for _ in self:
             pass
-        it = self._it
-        if it is None or not it.done or it.turn is None:
-            raise errors.GenerationError("the reply ended before it was complete")
-        return it.turn if last is None else last
+        return it.final_turn()
 
     def text_deltas(self) -> _Deltas:
         """The reply as new pieces of text, for printing as it arrives."""
         return _Deltas(self)
 
+    # -- closing
+
+    def _abandon(self) -> None:
+        """Stop at once (cancelled, closed): frames still on their way are discarded."""
+        self._closed = True
+        it = self._it
+        if it is not None:
+            it.close()  # thread-safe; wakes a recovery running in the pool
+
+    def _on_client_closed(self) -> None:
+        self._client_closed = True
+        self._abandon()
+
+    async def aclose(self) -> None:
+        """Abandon the reply (idempotent); a message being sent is abandoned once it is out."""
+        self._abandon()
+        starting = self._starting
+        if starting is not None and self._it is None:
+            try:
+                await asyncio.shield(starting)
+            except BaseException:
+                pass
+
     async def __aenter__(self) -> AsyncReplyStream:
-        await self._iterator()
+        await self._stream()
         return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        inner = repr(self._it) if self._it is not None else "not started"
+        return f"<async {inner}>"
 
 
 class _Deltas:
@@ -255,9 +472,8 @@ class _Deltas:
 
     async def __anext__(self) -> str:
         turn = await self._stream.__anext__()
-        text = turn.text
-        piece = text[len(self._seen) :] if text.startswith(self._seen) else text
-        self._seen = text
+        piece = _replies.delta(self._seen, turn.text)
+        self._seen = turn.text
         return piece
 
 
@@ -323,7 +539,24 @@ class AsyncResource:
             return attr
         kind = return_kind(attr)
         wrapped: Callable[..., Any]
-        if kind == "reply":
+        final_of = getattr(attr, "__caiclient_reply_of__", None)
+        if final_of is not None:
+            # "the final reply of stream(...)": the async stream's final(), no thread held.
+            stream_name, then = final_of
+            stream_fn = getattr(self._resource, stream_name)
+            after = getattr(self._resource, then) if then else None
+
+            @functools.wraps(attr)
+            async def final(*args: Any, **kwargs: Any) -> Any:
+                reply = AsyncReplyStream(
+                    self._runner, functools.partial(stream_fn, *args, **kwargs)
+                )
+                async with reply:
+                    turn = await reply.final()
+                return after(turn) if after is not None else turn
+
+            wrapped = final
+        elif kind == "reply":
 
             @functools.wraps(attr)
             def reply_stream(*args: Any, **kwargs: Any) -> AsyncReplyStream:
@@ -569,10 +802,17 @@ class Client:
         return self._closed
 
     async def aclose(self) -> None:
-        """Close the session and the thread pool. Idempotent."""
+        """Close the session and the thread pool. Idempotent.
+
+        Calls and reply streams still in flight raise
+        :class:`~caiclient.errors.ClientClosed`, and so does every later call.
+        """
         if self._closed:
             return
         self._closed = True
+        self._runner.closed = True
+        for stream in list(self._runner.streams):
+            stream._on_client_closed()
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, self.session.close)
         await loop.run_in_executor(None, functools.partial(self._runner.pool.shutdown, wait=True))

@@ -6,7 +6,7 @@ import threading
 from typing import TYPE_CHECKING, Iterator, Optional
 
 from caiclient.models import Turn
-from caiclient.resources._replies import ReplyStream
+from caiclient.resources._replies import ReplyStream, reply_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from caiclient.session import Session
@@ -43,25 +43,33 @@ class Conversation:
         """Make sure the chat exists (creating it if needed); returns its id."""
         return self.chat_id
 
+    @reply_of("stream", then="_remember")
     def send(self, text: str) -> Turn:
         """Send a message; returns the complete reply."""
-        reply = self.session.chats.send(self.character_id, self.chat_id, text)
-        self.last_reply = reply
-        return reply
+        with self.stream(text) as reply:
+            return self._remember(reply.final())
 
     def stream(self, text: str) -> ReplyStream:
         """Send a message; returns the reply as a stream of snapshots."""
         return self.session.chats.stream(self.character_id, self.chat_id, text)
 
+    @reply_of("stream_regenerate", then="_remember")
     def regenerate(self, turn_id: Optional[str] = None) -> Turn:
         """Another reply to a character's turn (default: the last reply of this handle)."""
+        with self.stream_regenerate(turn_id) as reply:
+            return self._remember(reply.final())
+
+    def stream_regenerate(self, turn_id: Optional[str] = None) -> ReplyStream:
+        """Another reply to a character's turn (default: the last reply), streamed."""
         if turn_id is None:
             if self.last_reply is None:
                 from caiclient.errors import ValidationError
 
                 raise ValidationError("no reply to regenerate yet: pass turn_id", field="turn_id")
             turn_id = self.last_reply.turn_id
-        reply = self.session.chats.regenerate(self.character_id, self.chat_id, turn_id)
+        return self.session.chats.stream_regenerate(self.character_id, self.chat_id, turn_id)
+
+    def _remember(self, reply: Turn) -> Turn:
         self.last_reply = reply
         return reply
 

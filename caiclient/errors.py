@@ -46,6 +46,7 @@ __all__ = [
     "BadRequest",
     "BlockedError",
     "CaiError",
+    "ClientClosed",
     "Conflict",
     "ConnectionLost",
     "ContentFiltered",
@@ -69,6 +70,10 @@ DOCTOR_HINT = "run `caiclient doctor` to see why (docs: Troubleshooting)"
 
 class CaiError(Exception):
     """Base class of every error raised by caiclient."""
+
+
+class ClientClosed(CaiError):
+    """The client (or session) was closed: the call cannot run, the stream cannot go on."""
 
 
 class ValidationError(CaiError, ValueError):

@@ -6,9 +6,11 @@ are several, and they would shadow each other).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
-from typing import Any, List
+import time
+from typing import Any, Callable, List
 
 TOKEN = "0123456789abcdef0123456789abcdef01234567"
 PLUS = "https://plus.character.ai"
@@ -64,3 +66,13 @@ def account_body(user_id: int = 123456789, username: str = "alice") -> dict:
             "is_human": True,
         }
     }
+
+
+async def async_wait_until(pred: Callable[[], bool], timeout: float = 10.0) -> bool:
+    """Poll ``pred`` on the event loop until it holds or ``timeout`` passes (bounded)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        await asyncio.sleep(0.01)
+    return pred()

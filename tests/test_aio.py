@@ -10,6 +10,7 @@ import time
 from typing import Any, Callable, Iterator
 
 import pytest
+from support import async_wait_until
 
 import caiclient
 from caiclient import _stubgen, errors
@@ -238,12 +239,7 @@ def test_event_loop_is_never_blocked(cai_emulator: Any, endpoints: caiclient.End
 
 
 async def _wait_until(pred: Callable[[], bool], timeout: float = 3.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        await asyncio.sleep(0.01)
-    return pred()
+    return await async_wait_until(pred, timeout)
 
 
 @pytest.mark.parametrize("how", ["break", "exception", "cancel", "aclose"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -124,9 +125,10 @@ def test_regenerate_edit_pin_primary(s: caiclient.Session, cai_emulator: Any, ci
 
 def test_errors_from_the_socket(s: caiclient.Session, cid: str) -> None:
     chat, _ = s.chats.create(cid)
-    with pytest.raises(errors.GenerationError):
+    # Unknown turns and chats are NotFound (issue 10), like over HTTP.
+    with pytest.raises(errors.NotFound):
         s.chats.edit(chat.chat_id, str(uuid.uuid4()), str(uuid.uuid4()), "nope")
-    with pytest.raises(errors.GenerationError):
+    with pytest.raises(errors.NotFound):
         s.chats.send(cid, str(uuid.uuid4()), "a chat that does not exist")
 
 
@@ -288,16 +290,36 @@ def test_streaming_drop_finishes_with_the_recovered_reply(
 
 
 def test_socket_that_keeps_dropping_gives_connection_lost(
+    cai_emulator: Any, cid: str
+) -> None:
+    endpoints = caiclient.Endpoints.for_emulator(cai_emulator.url)
+    # Resends are limited by the reply deadline (issue 10), not by a count.
+    with caiclient.Session(
+        cai_emulator.token, endpoints=endpoints, timeout=(5, 5), reply_timeout=4.0
+    ) as s:
+        chat, _ = s.chats.create(cid)
+        cai_emulator.faults.drop_on_receive(1000)
+        with pytest.raises(errors.ConnectionLost) as info:
+            s.chats.send(cid, chat.chat_id, "never arrives")
+        cai_emulator.faults.clear()
+    assert info.value.message_delivered is False
+    assert "deadline" in str(info.value)
+    assert info.value.user_turn_id and UUID4.match(info.value.user_turn_id)
+    assert "never arrives" not in _texts(cai_emulator, chat.chat_id)
+    sent = cai_emulator.log.ws("create_and_generate_turn")
+    assert len(sent) > 3  # more than the first try + 2 resends of old
+    assert len({json.dumps(m["payload"]["turn"]["turn_key"]) for m in sent}) == 1
+
+
+def test_resends_go_on_while_the_deadline_allows(
     s: caiclient.Session, cai_emulator: Any, cid: str
 ) -> None:
     chat, _ = s.chats.create(cid)
-    cai_emulator.faults.drop_on_receive(10)
-    with pytest.raises(errors.ConnectionLost) as info:
-        s.chats.send(cid, chat.chat_id, "never arrives")
-    assert info.value.message_delivered is False
-    assert info.value.user_turn_id and UUID4.match(info.value.user_turn_id)
-    assert "never arrives" not in _texts(cai_emulator, chat.chat_id)
-    assert len(cai_emulator.log.ws("create_and_generate_turn")) == 3  # first try + 2 resends
+    cai_emulator.faults.drop_on_receive(5)  # the old count (2 resends) gave up here
+    reply = s.chats.send(cid, chat.chat_id, "patience")
+    assert "patience" in reply.text
+    assert _texts(cai_emulator, chat.chat_id).count("patience") == 1
+    assert len(cai_emulator.log.ws("create_and_generate_turn")) == 6
 
 
 def test_drop_during_create_chat(s: caiclient.Session, cai_emulator: Any, cid: str) -> None:
@@ -324,13 +346,20 @@ def test_idempotent_commands_are_retried_after_a_drop(
         s.chats.set_primary_candidate(chat.chat_id, reply.turn_id, reply.candidates[0].candidate_id)
 
 
-def test_edit_is_not_resent_after_a_drop(s: caiclient.Session, cai_emulator: Any, cid: str) -> None:
+def test_edit_after_a_drop_is_checked_and_retried(
+    s: caiclient.Session, cai_emulator: Any, cid: str
+) -> None:
     chat, _ = s.chats.create(cid)
     reply = s.chats.send(cid, chat.chat_id, "hi")
-    cai_emulator.faults.drop_on_receive(1)
-    with pytest.raises(errors.ConnectionLost):
-        s.chats.edit(chat.chat_id, reply.turn_id, reply.candidates[0].candidate_id, "x")
-    assert len(cai_emulator.log.ws("edit_turn_candidate")) == 1
+    cand = reply.candidates[0].candidate_id
+    cai_emulator.faults.drop_on_receive(2)  # never applied: sent again, twice
+    edited = s.chats.edit(chat.chat_id, reply.turn_id, cand, "x")
+    assert edited.candidate(cand) is not None and edited.candidate(cand).text == "x"
+    assert len(cai_emulator.log.ws("edit_turn_candidate")) == 3
+    cai_emulator.faults.drop_socket_after(0)  # applied, answer lost: HTTP shows it, no resend
+    assert s.chats.edit(chat.chat_id, reply.turn_id, cand, "y").text == "y"
+    assert len(cai_emulator.log.ws("edit_turn_candidate")) == 4
+    assert _texts(cai_emulator, chat.chat_id)[-1] == "y"
 
 
 def test_latency_past_the_timeout_raises_timeout(cai_emulator: Any, cid: str) -> None:

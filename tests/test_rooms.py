@@ -285,7 +285,7 @@ def test_keepalive_is_answered(cai_emulator: Any, alice: caiclient.Session, room
 
 
 def test_errors_are_typed(alice: caiclient.Session, room: Room, cai_emulator: Any) -> None:
-    with pytest.raises(errors.GenerationError, match="not in the room"):
+    with pytest.raises(errors.NotFound, match="not in the room"):
         alice.rooms.reply(room.room_id, str(cai_emulator.character_ids[2]))
     cai_emulator.faults.filter_next("input")
     with pytest.raises(errors.ContentFiltered):
@@ -447,5 +447,5 @@ def test_edit_and_regenerate_in_a_room(
     edited = bob.rooms.edit(room.room_id, answer.turn_id, cand.candidate_id, "A shorter riddle.")
     assert edited.text == "A shorter riddle." and edited.turn_id == answer.turn_id
     assert alice.rooms.page(room.room_id).turns[0].text == "A shorter riddle."
-    with pytest.raises(errors.GenerationError, match="candidate not found"):
+    with pytest.raises(errors.NotFound, match="candidate not found"):
         alice.rooms.edit(room.room_id, answer.turn_id, "no-such-candidate", "x")

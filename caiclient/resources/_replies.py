@@ -10,19 +10,35 @@ provably never got it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import re
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple
+from contextvars import ContextVar
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Tuple,
+    TypeVar,
+)
 
 from caiclient import errors
 from caiclient.models import Chat, Turn, parse
-from caiclient.transport.ws import Disconnected, PendingRequest, new_id
+from caiclient.transport.ws import Disconnected, FrameSink, PendingRequest, new_id
 
 if TYPE_CHECKING:  # pragma: no cover
     from caiclient.session import Session
 
 __all__ = [
+    "MORE",
+    "Recover",
     "ReplyStream",
     "build_create_chat",
     "build_edit",
@@ -30,6 +46,11 @@ __all__ = [
     "build_primary",
     "build_regenerate",
     "build_send",
+    "delta",
+    "find_turn",
+    "frames_into",
+    "patiently",
+    "reply_of",
     "run_command",
 ]
 
@@ -42,8 +63,13 @@ ANNOTATION_KEYS = (
     "not_inaccurate", "not_interesting", "not_long", "not_out_of_character", "not_repetitive",
     "not_short", "out_of_character", "repetitive", "short",
 )  # fmt: skip
-MAX_RESENDS = 2
 RECHECK_DELAY = 0.5
+# Resends of a command that provably never went out, for flows without a time budget
+# (the rooms socket). DM chat messages resend within the reply deadline instead.
+MAX_RESENDS = 2
+
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 # ------------------------------------------------------------------ building
@@ -159,36 +185,48 @@ def build_primary(request_id: str, chat_id: str, turn_id: str, candidate_id: str
 # ------------------------------------------------------------------ reading
 
 
+_NOT_FOUND = re.compile(r"not found|does not exist|doesn't exist|no such", re.IGNORECASE)
+
+
+def _is_not_found(comment: str, code: Optional[int]) -> bool:
+    """Whether a ``neo_error`` says the chat, character or turn does not exist.
+
+    Evidence: the service's ``neo_error`` frames carry HTTP-style codes in
+    ``error_code`` (400 with ``sub_code`` 101 for the self-harm filter, see
+    protocol/others.md), and its "not found" answers read "... not found" /
+    "does not exist" (the v1 API's texts, kramcat and node_characterai). No
+    client source shows a frame for an unknown chat, so both signs count.
+    """
+    return code == 404 or (code in (None, 400) and bool(_NOT_FOUND.search(comment)))
+
+
 def _raise_for(frame: Mapping[str, Any], command: str) -> None:
     """Raise the error a frame stands for, if it is one."""
     cmd = frame.get("command")
-    if not isinstance(cmd, str):
+    if not isinstance(cmd, str) or not (cmd == "neo_error" or cmd.startswith("filter_user_input")):
         return
-    if cmd == "neo_error":
-        comment = frame.get("comment")
-        raise errors.GenerationError(
-            comment if isinstance(comment, str) else "",
-            command=command,
-            request_id=frame.get("request_id")
-            if isinstance(frame.get("request_id"), str)
-            else None,
-            error_code=frame.get("error_code")
-            if isinstance(frame.get("error_code"), int)
-            else None,
-            sub_code=frame.get("sub_code") if isinstance(frame.get("sub_code"), int) else None,
-            frame=frame,
-        )
-    if cmd.startswith("filter_user_input"):
-        comment = frame.get("comment")
+    raw_comment = frame.get("comment")
+    comment = raw_comment if isinstance(raw_comment, str) else ""
+    rid = frame.get("request_id") if isinstance(frame.get("request_id"), str) else None
+    if cmd != "neo_error":
         raise errors.ContentFiltered(
-            comment if isinstance(comment, str) else "",
-            kind=cmd,
-            command=command,
-            request_id=frame.get("request_id")
-            if isinstance(frame.get("request_id"), str)
-            else None,
-            frame=frame,
+            comment, kind=cmd, command=command, request_id=rid, frame=frame
         )
+    raw_code = frame.get("error_code")
+    code = raw_code if isinstance(raw_code, int) and not isinstance(raw_code, bool) else None
+    if _is_not_found(comment, code):
+        # Not an HTTP answer: no status, no path; the command names what was asked.
+        raise errors.NotFound(
+            f"[{command}] {comment or 'not found'}", request_id=rid, body=dict(frame)
+        )
+    raise errors.GenerationError(
+        comment,
+        command=command,
+        request_id=rid,
+        error_code=code,
+        sub_code=frame.get("sub_code") if isinstance(frame.get("sub_code"), int) else None,
+        frame=frame,
+    )
 
 
 def _turn_of(frame: Mapping[str, Any]) -> Optional[Turn]:
@@ -239,6 +277,72 @@ def _frame_timeout(session: Session) -> float:
     return float(t[1] if isinstance(t, tuple) else t)
 
 
+# ------------------------------------------------------------------ patience
+
+# Errors of an HTTP look at a chat that may pass if we wait (a restart, a 429
+# storm, a dropped connection): recovery keeps trying them within the deadline.
+_TRANSIENT = (
+    errors.ServerError,
+    errors.RateLimited,
+    errors.NetworkError,
+    errors.Timeout,
+    errors.BlockedError,
+)
+RETRY_DELAY = 0.1  # the first pause between two looks; it doubles up to MAX_RETRY_DELAY
+MAX_RETRY_DELAY = 2.0
+
+
+class _Stopped(Exception):
+    """Internal: the stream was closed while it waited; give up quietly."""
+
+
+class OutOfTime(Exception):
+    """Internal: the deadline passed while a transient error persisted (``last``)."""
+
+    def __init__(self, last: BaseException) -> None:
+        super().__init__(str(last))
+        self.last = last
+
+
+def _pause(seconds: float, stop: Optional[threading.Event]) -> None:
+    if stop is None:
+        time.sleep(seconds)
+    elif stop.wait(seconds):
+        raise _Stopped
+
+
+def patiently(fetch: Callable[[], T], deadline: float, stop: Optional[threading.Event] = None) -> T:
+    """``fetch()``, retried after transient errors until ``deadline``.
+
+    Honours a 429's ``Retry-After``; raises :class:`OutOfTime` (carrying the
+    last error) when the next try would start after the deadline. Other
+    errors propagate at once.
+    """
+    delay = RETRY_DELAY
+    while True:
+        try:
+            return fetch()
+        except errors.ConnectionLost:
+            raise
+        except _TRANSIENT as exc:
+            hint = getattr(exc, "retry_after", None)
+            wait = float(hint) if isinstance(hint, (int, float)) and hint > 0 else delay
+            if time.monotonic() + wait >= deadline:
+                raise OutOfTime(exc) from None
+            log.debug("looking at the chat failed (%s); again in %.2fs", exc, wait)
+            _pause(wait, stop)
+            delay = min(MAX_RETRY_DELAY, delay * 2)
+
+
+def _resend_reserve(session: Session) -> float:
+    """Time a resend needs to be worth it: a tenth of the reply deadline, at most 10 s."""
+    return min(10.0, float(session.reply_timeout) / 10)
+
+
+def _resend_pause(resends: int) -> float:
+    return min(MAX_RETRY_DELAY, 0.05 * (2 ** min(resends, 8)))
+
+
 def run_command(
     session: Session,
     chat_id: str,
@@ -246,16 +350,20 @@ def run_command(
     accept: Callable[[Mapping[str, Any]], bool],
     *,
     retry_on_drop: bool,
+    confirm: Optional[Callable[[], Optional[Mapping[str, Any]]]] = None,
 ) -> Mapping[str, Any]:
     """Send a command whose answer is one frame; return the first frame ``accept`` takes.
 
-    ``retry_on_drop`` resends (once) after a dropped connection: only for
-    commands that are safe to repeat (pin, primary candidate).
+    ``retry_on_drop`` resends after a dropped connection, as long as the
+    reply deadline allows: only for commands that are safe to repeat (pin,
+    primary candidate, setting a candidate's text). ``confirm`` is asked
+    first (over HTTP) whether the command already took effect; a frame-like
+    mapping it returns is the answer.
     """
     ws = session.ws
     deadline = _deadline(session)
-    attempts = 2 if retry_on_drop else 1
-    for attempt in range(attempts):
+    attempt = 0
+    while True:
         with ws.open(chat_id) as req:
             message = build(req.request_id)
             command = str(message["command"])
@@ -267,14 +375,82 @@ def run_command(
                     if accept(frame):
                         return frame
             except Disconnected as exc:
-                if attempt + 1 < attempts:
-                    log.debug("%s: connection dropped, sending again", command)
-                    continue
-                raise errors.ConnectionLost(
-                    f"the chat connection dropped during {command} ({exc.reason})",
-                    message_delivered=None if exc.sent else False,
-                ) from None
-    raise AssertionError("unreachable")  # pragma: no cover
+                sent, reason = exc.sent, exc.reason
+        delivered: Optional[bool] = None if sent else False
+        if confirm is not None:
+            try:
+                done = patiently(confirm, deadline)
+            except OutOfTime:
+                done = None
+            if done is not None:
+                return done
+        pause = _resend_pause(attempt)
+        if not retry_on_drop or time.monotonic() + pause + _resend_reserve(session) > deadline:
+            raise errors.ConnectionLost(
+                f"the chat connection dropped during {command} ({reason})",
+                message_delivered=delivered,
+            )
+        attempt += 1
+        log.debug("%s: connection dropped, sending again (%d)", command, attempt)
+        time.sleep(pause)
+
+
+# ------------------------------------------------------------------ the reply stream
+
+_SINK: ContextVar[Optional[Callable[[], FrameSink]]] = ContextVar("caiclient_frames", default=None)
+
+
+@contextlib.contextmanager
+def frames_into(factory: Callable[[], FrameSink]) -> Iterator[None]:
+    """Reply streams created inside the block get their frames through ``factory()`` sinks.
+
+    The seam between the protocol logic (:class:`ReplyStream`, which stays
+    the only implementation) and a face that consumes frames its own way:
+    the asyncio face passes sinks that hand frames to its event loop, then
+    drives the stream with :meth:`ReplyStream.accept` and
+    :meth:`ReplyStream.recover` instead of iterating it.
+    """
+    token = _SINK.set(factory)
+    try:
+        yield
+    finally:
+        _SINK.reset(token)
+
+
+class Recover:
+    """What :meth:`ReplyStream.accept` returns when the connection was lost.
+
+    The face then calls :meth:`ReplyStream.recover` (blocking: HTTP) with
+    ``sent`` (whether the message may have gone out).
+    """
+
+    __slots__ = ("sent",)
+
+    def __init__(self, sent: bool) -> None:
+        self.sent = sent
+
+
+MORE: Any = object()  # accept()/recover(): no snapshot yet, read the next frame
+
+
+def reply_of(stream: str, then: Optional[str] = None) -> Callable[[F], F]:
+    """Mark a method as "the final reply of ``stream(...)`` (then ``then(turn)``)".
+
+    The asyncio face runs such a method as the async stream and its
+    ``final()``, holding no thread while it waits. ``then`` names a method
+    of the same object that receives the final turn and returns the result.
+    """
+
+    def mark(fn: F) -> F:
+        fn.__caiclient_reply_of__ = (stream, then)  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
+def delta(seen: str, text: str) -> str:
+    """What a snapshot's text adds to the text seen before (all of it if it was rewritten)."""
+    return text[len(seen) :] if text.startswith(seen) else text
 
 
 class ReplyStream(Iterator[Turn]):
@@ -287,9 +463,14 @@ class ReplyStream(Iterator[Turn]):
 
     The message is sent when the stream is created. If the connection drops,
     the stream finds out over HTTP what the service has: it finishes with the
-    reply if the service completes it, sends the message again only if the
-    service never got it, and otherwise raises
-    :class:`~caiclient.errors.ConnectionLost`.
+    reply if the service completes it, sends the message again (as often as
+    the reply deadline allows) only if the service never got it, and
+    otherwise raises :class:`~caiclient.errors.ConnectionLost`.
+
+    Iterating pulls frames on the calling thread. Another face may drive the
+    same logic without a thread (see :func:`frames_into`): :meth:`accept`
+    turns one frame into a step, :meth:`recover` finds out over HTTP what
+    the service has after a drop.
 
     Attributes:
         chat_id: the chat.
@@ -321,11 +502,13 @@ class ReplyStream(Iterator[Turn]):
         self._done = False
         self._closed = False
         self._lock = threading.Lock()
-        self._resends = 0
+        self._stop = threading.Event()  # set by close(): recovery stops waiting
+        self.resends = 0
         self._deadline = _deadline(session)
+        self._frame_timeout = _frame_timeout(session)
         self._author_id = session.account_id if regenerate_turn_id is None else ""
         self._req: Optional[PendingRequest] = None
-        self._pending: List[Turn] = []
+        self._sink = _SINK.get()
         self._coalesce = False  # final() skips parsing snapshots a newer one replaces
         self._candidate_seen: Optional[str] = None  # the reply's candidate, from any frame
         self._send()
@@ -349,34 +532,32 @@ class ReplyStream(Iterator[Turn]):
 
     def _send(self) -> None:
         ws = self._session.ws
-        req = ws.open(self.chat_id)
+        req = ws.open(self.chat_id, frames=self._sink() if self._sink is not None else None)
         self._req = req
         try:
             ws.send(req, self._build(req.request_id), self._deadline)
         except Disconnected:
             # Nothing went out: the frame could not be written. The reader sees it as a drop.
-            req.frames.put_nowait(_DROPPED_UNSENT)
+            req.frames.put(_DROPPED_UNSENT)
         except BaseException:
             req.close()
             raise
 
-    # -- iteration
+    # -- iteration (the blocking face)
 
     def __iter__(self) -> ReplyStream:
         return self
 
     def __next__(self) -> Turn:
-        if self._pending:
-            return self._pending.pop(0)
         if self._done or self._closed:
             raise StopIteration
         try:
             turn = self._next_snapshot()
         except BaseException:
-            self._finish()
+            self.finish()
             raise
         if turn is None:
-            self._finish()
+            self.finish()
             raise StopIteration
         return turn
 
@@ -386,88 +567,153 @@ class ReplyStream(Iterator[Turn]):
             if req is None or self._closed:
                 return None
             try:
-                frame = req.receive(_frame_timeout(self._session), self._deadline)
+                frame = req.receive(self._frame_timeout, self._deadline)
             except Disconnected as exc:
-                return self._recover(exc.sent)
+                step: Any = self.recover(exc.sent)
             except errors.Timeout as exc:
-                raise errors.Timeout(
-                    f"{exc.message} (chat {self.chat_id})",
-                    partial=self.turn,
-                    user_turn_id=self.user_turn_id,
-                ) from None
-            if frame is _DROPPED_UNSENT:
-                return self._recover(False)
-            if frame is _ABANDONED:
-                return None
-            try:
-                _raise_for(frame, self._command)
-            except errors.GenerationError as exc:
-                if "already exists" in exc.comment and self.user_turn_id is not None:
-                    # The service has the message already (a resend after a drop): recover.
-                    self.delivered = True
-                    return self._recover(True)
-                if isinstance(exc, errors.ContentFiltered):
-                    self.delivered = False
-                raise
-            raw = frame.get("turn") if frame.get("command") in _TURN_COMMANDS else None
-            if not isinstance(raw, dict):
-                continue
-            author = raw.get("author")
-            if isinstance(author, dict) and author.get("is_human") is True:
+                raise self.timed_out(exc) from None
+            else:
+                step = self.accept(frame)
+                if isinstance(step, Recover):
+                    step = self.recover(step.sent)
+            if step is not MORE:
+                return step
+
+    # -- the protocol, one frame at a time (shared by every face)
+
+    @property
+    def request(self) -> Optional[PendingRequest]:
+        """The request now in flight (``None`` once the reply is complete or abandoned)."""
+        return self._req
+
+    @property
+    def deadline(self) -> float:
+        """When the reply must be complete (a ``time.monotonic()`` value)."""
+        return self._deadline
+
+    @property
+    def frame_timeout(self) -> float:
+        """The longest wait for any one frame."""
+        return self._frame_timeout
+
+    def timed_out(self, exc: errors.Timeout) -> errors.Timeout:
+        """The error to raise when no frame came in time (names the chat, keeps the partial)."""
+        return errors.Timeout(
+            f"{exc.message} (chat {self.chat_id})",
+            partial=self.turn,
+            user_turn_id=self.user_turn_id,
+        )
+
+    def accept(self, frame: Mapping[str, Any]) -> Any:
+        """Take one frame of the request in flight.
+
+        Returns a new snapshot, :data:`MORE` (nothing to show: read on),
+        ``None`` (the stream was abandoned) or a :class:`Recover` (the
+        connection was lost: call :meth:`recover`). Raises the error an
+        error frame stands for. Cheap and non-blocking: safe on an event loop.
+        """
+        if frame is _DROPPED_UNSENT:
+            return Recover(False)
+        if frame is _ABANDONED:
+            return None
+        try:
+            _raise_for(frame, self._command)
+        except errors.GenerationError as exc:
+            if "already exists" in exc.comment and self.user_turn_id is not None:
+                # The service has the message already (a resend after a drop): recover.
                 self.delivered = True
-                continue
-            if self._regen_turn_id is not None and _raw_turn_id(raw) != self._regen_turn_id:
-                continue
+                return Recover(True)
+            if isinstance(exc, errors.ContentFiltered):
+                self.delivered = False
+            raise
+        raw = frame.get("turn") if frame.get("command") in _TURN_COMMANDS else None
+        if not isinstance(raw, dict):
+            return MORE
+        author = raw.get("author")
+        if isinstance(author, dict) and author.get("is_human") is True:
             self.delivered = True
-            primary = raw.get("primary_candidate_id")
-            if isinstance(primary, str):
-                self._candidate_seen = primary  # what recovery looks for, even if skipped below
-            if self._coalesce and req.frames.qsize() > 0 and not _raw_is_final(raw):
-                # Only the final reply is wanted and a newer snapshot (the text is
-                # cumulative) is already waiting: skip parsing this one.
-                continue
-            turn = _turn_of(frame)
-            if turn is None:
-                continue
-            self.turn = turn
-            if _is_done(turn):
-                self._done = True
-                self._release()
-            return turn
+            return MORE
+        if self._regen_turn_id is not None and _raw_turn_id(raw) != self._regen_turn_id:
+            return MORE
+        self.delivered = True
+        primary = raw.get("primary_candidate_id")
+        if isinstance(primary, str):
+            self._candidate_seen = primary  # what recovery looks for, even if skipped below
+        req = self._req
+        if self._coalesce and req is not None and req.frames.qsize() > 0 and not _raw_is_final(raw):
+            # Only the final reply is wanted and a newer snapshot (the text is
+            # cumulative) is already waiting: skip parsing this one.
+            return MORE
+        turn = _turn_of(frame)
+        if turn is None:
+            return MORE
+        self.turn = turn
+        if _is_done(turn):
+            self._done = True
+            self._release()
+        return turn
 
     # -- recovery over HTTP
 
-    def _recover(self, sent: bool) -> Optional[Turn]:
+    def recover(self, sent: bool) -> Any:
+        """After a drop: what does the service have? Blocking (HTTP); returns a step.
+
+        The complete reply (read over HTTP), :data:`MORE` after sending the
+        message again (read the new request's frames), or ``None`` if the
+        stream was closed meanwhile. Raises
+        :class:`~caiclient.errors.ConnectionLost` when the deadline runs out.
+        """
         self._release()
-        if self._regen_turn_id is not None:
-            return self._recover_regeneration()
+        try:
+            if self._regen_turn_id is not None:
+                return self._recover_regeneration()
+            return self._recover_message(sent)
+        except _Stopped:
+            return None
+
+    def _recover_message(self, sent: bool) -> Any:
         assert self.user_turn_id is not None
         turns = self._find_user_turn()
         if turns is None and sent:
-            time.sleep(RECHECK_DELAY)  # a frame in flight may still land: look again
+            _pause(RECHECK_DELAY, self._stop)  # a frame in flight may still land: look again
             turns = self._find_user_turn()
-        if turns is None:
-            if self._resends >= MAX_RESENDS:
-                raise errors.ConnectionLost(
-                    "the chat connection kept dropping; the message was not delivered",
-                    partial=self.turn, user_turn_id=self.user_turn_id, message_delivered=False,
-                )  # fmt: skip
-            self._resends += 1
-            log.info("the service never got message %s: sending it again", self.user_turn_id)
-            self._send()
-            return self._next_snapshot()
-        self.delivered = True
-        return self._await_reply_over_http(turns)
+        if turns is not None:
+            self.delivered = True
+            return self._await_reply_over_http(turns)
+        pause = _resend_pause(self.resends)
+        if time.monotonic() + pause + _resend_reserve(self._session) > self._deadline:
+            raise errors.ConnectionLost(
+                "the chat connection kept dropping until the reply deadline; "
+                "the message was not delivered",
+                partial=self.turn, user_turn_id=self.user_turn_id, message_delivered=False,
+            )  # fmt: skip
+        self.resends += 1
+        log.info("the service never got message %s: sending it again", self.user_turn_id)
+        _pause(pause, self._stop)
+        self._send()
+        return MORE
 
-    def _find_user_turn(self) -> Optional[List[Turn]]:
-        """The newest page of the chat if it contains the user's turn, else ``None``."""
+    def _look(self, fetch: Callable[[], T]) -> T:
+        """An HTTP look at the chat, retried within the deadline."""
         try:
-            page = self._session.chats.page(self.chat_id)
+            return patiently(fetch, self._deadline, self._stop)
+        except OutOfTime as exc:
+            raise errors.ConnectionLost(
+                f"the chat connection dropped and the chat could not be checked "
+                f"before the reply deadline: {exc.last}",
+                partial=self.turn, user_turn_id=self.user_turn_id, message_delivered=None,
+            ) from None  # fmt: skip
         except errors.CaiError as exc:
+            if isinstance(exc, errors.ConnectionLost):
+                raise
             raise errors.ConnectionLost(
                 f"the chat connection dropped and the chat could not be checked: {exc}",
                 partial=self.turn, user_turn_id=self.user_turn_id, message_delivered=None,
-            ) from exc  # fmt: skip
+            ) from None  # fmt: skip
+
+    def _find_user_turn(self) -> Optional[List[Turn]]:
+        """The newest page of the chat if it contains the user's turn, else ``None``."""
+        page = self._look(lambda: self._session.chats.page(self.chat_id))
         if any(t.turn_id == self.user_turn_id for t in page.turns):
             return page.turns
         return None
@@ -487,7 +733,7 @@ class ReplyStream(Iterator[Turn]):
                     "the chat connection dropped and the reply did not complete in time",
                     partial=self.turn, user_turn_id=self.user_turn_id, message_delivered=True,
                 )  # fmt: skip
-            time.sleep(interval)
+            _pause(interval, self._stop)
             interval = min(1.0, interval * 2)
             found = self._find_user_turn()
             if found is None:  # deleted meanwhile
@@ -507,7 +753,7 @@ class ReplyStream(Iterator[Turn]):
             )
         interval = 0.05
         while True:
-            for t in self._session.chats.page(self.chat_id).turns:
+            for t in self._look(lambda: self._session.chats.page(self.chat_id)).turns:
                 if t.turn_id == self._regen_turn_id:
                     cand = t.candidate(candidate_id)
                     if cand is not None and cand.is_final:
@@ -520,16 +766,24 @@ class ReplyStream(Iterator[Turn]):
                     partial=self.turn,
                     message_delivered=True,
                 )
-            time.sleep(interval)
+            _pause(interval, self._stop)
             interval = min(1.0, interval * 2)
 
     # -- finishing
 
     def final(self) -> Turn:
         """Wait for the complete reply and return it."""
-        self._coalesce = True
+        self.want_final()
         for _ in self:
             pass
+        return self.final_turn()
+
+    def want_final(self) -> None:
+        """Only the complete reply is wanted: skip parsing snapshots a newer one replaces."""
+        self._coalesce = True
+
+    def final_turn(self) -> Turn:
+        """The complete reply, once the stream ended; raises if it ended incomplete."""
         if self.turn is None or not self._done:
             raise errors.GenerationError(
                 "the reply ended before it was complete", command=self._command
@@ -540,29 +794,42 @@ class ReplyStream(Iterator[Turn]):
         """The reply as new pieces of text (what each snapshot adds), for printing."""
         seen = ""
         for turn in self:
-            text = turn.text
-            yield text[len(seen) :] if text.startswith(seen) else text
-            seen = text
+            yield delta(seen, turn.text)
+            seen = turn.text
 
     def _release(self) -> None:
         req, self._req = self._req, None
         if req is not None:
             req.close()
 
-    def _finish(self) -> None:
+    def finish(self) -> None:
+        """The stream ended (complete, failed or abandoned): stop routing its frames."""
         self._done = self._done or self._closed
         self._release()
 
+
     def close(self) -> None:
-        """Abandon the reply: frames still on their way are discarded. Idempotent."""
+        """Abandon the reply: frames still on their way are discarded. Idempotent.
+
+        Thread-safe: a thread waiting for a frame, or recovering over HTTP,
+        stops at once.
+        """
         with self._lock:
             if self._closed:
                 return
             self._closed = True
             req = self._req
+        stop = getattr(self, "_stop", None)  # (a subclass may not set it)
+        if stop is not None:
+            stop.set()
         if req is not None:
-            req.frames.put_nowait(_ABANDONED)
+            req.frames.put(_ABANDONED)
         self._release()
+
+    @property
+    def closed(self) -> bool:
+        """True once the reply was abandoned (:meth:`close`)."""
+        return self._closed
 
     @property
     def done(self) -> bool:
@@ -594,12 +861,25 @@ _ABANDONED: Any = {"command": "__caiclient_abandoned__"}
 def create_chat(
     session: Session, character_id: str, greeting: bool, model_type: Optional[str]
 ) -> Tuple[Chat, Optional[Turn]]:
-    """Create a chat over the websocket; recover over HTTP if the socket drops."""
+    """Create a chat over the websocket; recover over HTTP if the socket drops.
+
+    The chat's id is ours, so after a drop the chat's existence tells
+    whether the command arrived; it is sent again (as long as the reply
+    deadline allows) only if it did not.
+    """
     ws = session.ws
     chat_id = new_id()
     creator = session.account_id
     deadline = _deadline(session)
-    for attempt in range(MAX_RESENDS + 1):
+    attempt = 0
+
+    def unknown(what: str) -> errors.ConnectionLost:
+        return errors.ConnectionLost(
+            f"the chat connection dropped and {what} before the reply deadline",
+            message_delivered=None,
+        )
+
+    while True:
         chat: Optional[Chat] = None
         with ws.open(chat_id) as req:
             try:
@@ -627,19 +907,27 @@ def create_chat(
                 pass
         # Dropped: does the chat exist?
         try:
-            existing = session.chats.get(chat_id)
-        except errors.NotFound:
-            existing = None
+            existing = patiently(lambda: _chat_or_none(session, chat_id), deadline)
+        except OutOfTime:
+            raise unknown("the chat could not be checked") from None
         if existing is None:
-            if attempt < MAX_RESENDS:
-                continue
-            raise errors.ConnectionLost(
-                "the chat connection kept dropping; no chat was created", message_delivered=False
-            )
+            pause = _resend_pause(attempt)
+            if time.monotonic() + pause + _resend_reserve(session) > deadline:
+                raise errors.ConnectionLost(
+                    "the chat connection kept dropping until the reply deadline; "
+                    "no chat was created",
+                    message_delivered=False,
+                )
+            attempt += 1
+            time.sleep(pause)
+            continue
         if not greeting:
             return existing, None
         while True:
-            page = session.chats.page(chat_id)
+            try:
+                page = patiently(lambda: session.chats.page(chat_id), deadline)
+            except OutOfTime:
+                raise unknown("the greeting could not be read") from None
             bot = [t for t in page.turns if not t.author_is_human]
             if bot and _is_done(bot[-1]):
                 return existing, bot[-1]
@@ -648,4 +936,18 @@ def create_chat(
                     "the chat was created but its greeting did not arrive", message_delivered=True
                 )
             time.sleep(0.1)
-    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _chat_or_none(session: Session, chat_id: str) -> Optional[Chat]:
+    try:
+        return session.chats.get(chat_id)
+    except errors.NotFound:
+        return None
+
+
+def find_turn(session: Session, chat_id: str, turn_id: str) -> Optional[Turn]:
+    """A turn of a chat read over HTTP (newest pages first), or ``None``."""
+    for turn in session.chats.turns(chat_id):
+        if turn.turn_id == turn_id:
+            return turn
+    return None

@@ -316,6 +316,7 @@ class Chats(Resource):
             self._session, chat_id=chat, character_id=cid, text=text, image_rel_path=image_rel_path
         )
 
+    @_replies.reply_of("stream")
     def send(
         self, character_id: str, chat_id: str, text: str, *, image_rel_path: Optional[str] = None
     ) -> Turn:
@@ -364,6 +365,7 @@ class Chats(Resource):
         self._session.require_account("chats.stream_reply()")
         return ReplyStream(self._session, chat_id=chat, character_id=cid, text="")
 
+    @_replies.reply_of("stream_reply")
     def reply(self, character_id: str, chat_id: str) -> Turn:
         """Ask the character to answer the chat as it stands; returns the complete reply."""
         with self.stream_reply(character_id, chat_id) as stream:
@@ -377,25 +379,41 @@ class Chats(Resource):
         self._session.require_account("chats.stream_regenerate()")
         return ReplyStream(self._session, chat_id=chat, character_id=cid, regenerate_turn_id=tid)
 
+    @_replies.reply_of("stream_regenerate")
     def regenerate(self, character_id: str, chat_id: str, turn_id: str) -> Turn:
         """Ask for another reply to a character's turn; returns the turn with the new candidate."""
         with self.stream_regenerate(character_id, chat_id, turn_id) as reply:
             return reply.final()
 
     def edit(self, chat_id: str, turn_id: str, candidate_id: str, text: str) -> Turn:
-        """Replace the text of a candidate (yours or the character's); returns the turn."""
+        """Replace the text of a candidate (yours or the character's); returns the turn.
+
+        Setting a text is idempotent: after a dropped connection the chat is
+        read over HTTP, and the edit is sent again (within the reply
+        deadline) unless the candidate already has the new text.
+        """
         chat = v.identifier(chat_id, "chat_id")
         tid = v.identifier(turn_id, "turn_id")
         cand = v.identifier(candidate_id, "candidate_id")
         v.text(text, "text", min_len=1, max_len=MESSAGE_MAX)
         self._session.require_account("chats.edit()")
+
+        def edited() -> Optional[Dict[str, Any]]:
+            turn = _replies.find_turn(self._session, chat, tid)
+            found = turn.candidate(cand) if turn is not None else None
+            if turn is None or found is None or found.text != text:
+                return None
+            return {"command": "update_turn", "turn": turn}
+
         frame = _replies.run_command(
             self._session, chat,
             lambda rid: _replies.build_edit(rid, chat, tid, cand, text),
             lambda f: f.get("command") == "update_turn",
-            retry_on_drop=False,
+            retry_on_drop=True,
+            confirm=edited,
         )  # fmt: skip
-        return parse(Turn, frame.get("turn"), path="update_turn.turn")
+        turn = frame.get("turn")
+        return turn if isinstance(turn, Turn) else parse(Turn, turn, path="update_turn.turn")
 
     def _pin(self, chat_id: str, turn_id: str, pinned: bool) -> Turn:
         chat = v.identifier(chat_id, "chat_id")

@@ -238,8 +238,14 @@ class CurlWebSocket:
             wait = None if deadline is None else deadline - time.monotonic()
             if wait is not None and wait <= 0:
                 raise TimeoutError("no websocket frame in time")
-            select.select([self._fd, self._wake_r.fileno()], [], [], wait)
             if self._closed:
+                raise ConnectionError("the websocket was closed")
+            try:
+                select.select([self._fd, self._wake_r.fileno()], [], [], wait)
+            except (OSError, ValueError):
+                if not self._closed:
+                    raise
+            if self._closed:  # close() may have closed curl's socket under us
                 raise ConnectionError("the websocket was closed")
 
     def _release_wake(self) -> None:

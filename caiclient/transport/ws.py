@@ -33,6 +33,7 @@ from caiclient.transport.http import DEFAULT_HEADERS, Credentials
 
 __all__ = [
     "Disconnected",
+    "FrameSink",
     "PendingRequest",
     "WSConnection",
     "WebSocketTransport",
@@ -68,6 +69,13 @@ class WSConnection(Protocol):
 
 
 Connect = Callable[[str, Mapping[str, str], float], WSConnection]
+
+
+class FrameSink(Protocol):
+    """Where the reader thread puts one request's frames (``queue.Queue`` fits)."""
+
+    def put(self, item: Any) -> Any:
+        """Take one item; called from the reader thread (must not block)."""
 
 
 class Disconnected(Exception):
@@ -131,11 +139,17 @@ class PendingRequest:
     the routing so late frames are discarded.
     """
 
-    def __init__(self, transport: WebSocketTransport, request_id: str, chat_id: Optional[str]):
+    def __init__(
+        self,
+        transport: WebSocketTransport,
+        request_id: str,
+        chat_id: Optional[str],
+        frames: Optional[FrameSink] = None,
+    ):
         self.transport = transport
         self.request_id = request_id
         self.chat_id = chat_id
-        self.frames: queue.Queue[Any] = queue.Queue()
+        self.frames: Any = queue.Queue() if frames is None else frames
         self.sent = False
         self.closed = False
         self.answered = False
@@ -160,6 +174,14 @@ class PendingRequest:
             raise errors.Timeout(
                 f"no answer from the service for {frame_timeout:g}s on the chat websocket"
             ) from None
+        return self.unwrap(item)
+
+    def unwrap(self, item: Any) -> Dict[str, Any]:
+        """The frame an item of :attr:`frames` stands for.
+
+        Raises :class:`Disconnected` for the marker the transport puts there
+        when the connection ends. For consumers of a custom ``frames`` sink.
+        """
         if isinstance(item, _Closed):
             raise Disconnected(item.reason, sent=self.sent)
         return item
@@ -354,10 +376,21 @@ class WebSocketTransport:
     # ------------------------------------------------------------ requests
 
     def open(
-        self, chat_id: Optional[str] = None, request_id: Optional[str] = None
+        self,
+        chat_id: Optional[str] = None,
+        request_id: Optional[str] = None,
+        *,
+        frames: Optional[FrameSink] = None,
     ) -> PendingRequest:
-        """Register a request (before sending it, so no frame can be missed)."""
-        req = PendingRequest(self, request_id or new_id(), chat_id)
+        """Register a request (before sending it, so no frame can be missed).
+
+        ``frames`` is where the reader thread puts the request's frames (and
+        the end-of-connection marker, see :meth:`PendingRequest.unwrap`):
+        anything with a thread-safe ``put(item)``; by default a ``queue.Queue``
+        read by :meth:`PendingRequest.receive`. The asyncio face passes a sink
+        that hands frames to its event loop.
+        """
+        req = PendingRequest(self, request_id or new_id(), chat_id, frames)
         with self._lock:
             self._pending[req.request_id] = req
         return req

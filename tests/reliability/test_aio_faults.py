@@ -17,19 +17,24 @@ T = TypeVar("T")
 TEXT = "Tell me about the harbour at night"
 
 
-def _client(emu: Any, read_timeout: float = 5.0) -> aio.Client:
+def _client(emu: Any, read_timeout: float = 5.0, reply_timeout: float = 30.0) -> aio.Client:
     return aio.Client(
         emu.token,
         endpoints=caiclient.Endpoints.for_emulator(emu.url),
         timeout=(5.0, read_timeout),
         retry=RetryPolicy(max_retries=2, sleep=lambda _s: None),
-        reply_timeout=30.0,
+        reply_timeout=reply_timeout,
     )
 
 
-def run(emu: Any, body: Callable[[aio.Client], Awaitable[T]], read_timeout: float = 5.0) -> T:
+def run(
+    emu: Any,
+    body: Callable[[aio.Client], Awaitable[T]],
+    read_timeout: float = 5.0,
+    reply_timeout: float = 30.0,
+) -> T:
     async def main() -> T:
-        async with _client(emu, read_timeout) as c:
+        async with _client(emu, read_timeout, reply_timeout) as c:
             return await body(c)
 
     return asyncio.run(main())
@@ -80,9 +85,10 @@ def test_aio_typed_errors(cai_emulator: Any) -> None:
 
     async def body(c: aio.Client) -> None:
         chat, _ = await c.chats.create(cid)
-        emu.faults.drop_on_receive(3)
+        emu.faults.drop_on_receive(1000)  # resends go on until the (short) reply deadline
         with pytest.raises(errors.ConnectionLost) as info:
             await c.chats.send(cid, chat.chat_id, "never arrives")
+        emu.faults.clear()
         assert info.value.message_delivered is False
         emu.faults.http_errors("/neo/chats/recent/", [503, 503, 503])
         with pytest.raises(errors.ServerError):
@@ -108,7 +114,7 @@ def test_aio_typed_errors(cai_emulator: Any) -> None:
         )  # fmt: skip
         assert problems == []
 
-    run(emu, body, read_timeout=0.4)
+    run(emu, body, read_timeout=0.4, reply_timeout=2.0)
 
 
 def test_aio_cancelled_stream_releases_everything(cai_emulator: Any) -> None:

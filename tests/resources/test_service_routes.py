@@ -195,7 +195,7 @@ def test_manual_turn_bad_input_before_sending(s: caiclient.Session, cai_emulator
 
 
 def test_manual_turn_unknown_chat(s: caiclient.Session, cid: str) -> None:
-    with pytest.raises(errors.GenerationError):
+    with pytest.raises(errors.NotFound):  # an unknown chat is NotFound (issue 10)
         s.chats.add_turn(cid, "00000000-0000-4000-8000-000000000000", "hi")
 
 
