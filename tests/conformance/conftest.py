@@ -17,7 +17,12 @@ This directory is kept out of the default ``python -m pytest`` run
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import shutil
+import subprocess
 import types
+from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, Iterator, TypeVar
 from urllib.parse import urlsplit
 
@@ -30,6 +35,9 @@ from caiclient import Endpoints
 from caiclient.emulator import Emulator
 
 T = TypeVar("T")
+
+NODE_DIR = Path(__file__).resolve().parent / "node"
+"""The Node clients (package.json pins them; ``npm ci --prefix tests/conformance/node``)."""
 
 CALL_TIMEOUT = 30.0
 """The longest one client call may take (the client itself has no websocket timeout)."""
@@ -124,3 +132,30 @@ def cai(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[Driver]:
 def character_id(emu: Emulator) -> str:
     """The first seeded character (Ada)."""
     return emu.character_ids[0]
+
+
+def run_node(emu: Emulator, script: str, *args: str, **env: str) -> Dict[str, Any]:
+    """Run ``node/<script>`` (an unmodified Node client) against ``emu``; its JSON output.
+
+    The script runs with ``--import ./to_emulator.mjs`` (the service's base URLs become the
+    emulator's), ``CAI_EMULATOR_URL`` and ``CAI_TOKEN`` set, plus ``env``; it prints one
+    JSON object as its last line. Bounded: the run is killed after two minutes.
+    """
+    node = shutil.which("node")
+    assert node, "the Node conformance tests need node (>= 20.6) on PATH"
+    assert (NODE_DIR / "node_modules" / "cainode").is_dir(), (
+        "install the Node clients first: "
+        "npm ci --prefix tests/conformance/node --omit=optional --ignore-scripts"
+    )
+    proc = subprocess.run(
+        [node, "--import", "./to_emulator.mjs", script, *args],
+        cwd=NODE_DIR,
+        env=dict(os.environ, CAI_EMULATOR_URL=emu.url, CAI_TOKEN=emu.token, **env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, f"{script} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
+    out: Dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert "uncaught" not in out, out["uncaught"]
+    return out
