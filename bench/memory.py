@@ -1,7 +1,7 @@
 """Peak RSS while iterating a 50,000-turn chat lazily vs building the whole list,
-and the time of ``import caiclient`` vs ``import requests``.
+(import time: ``bench/startup.py``).
 
-    python bench/memory.py [--turns 50000] [--imports 7]
+    python bench/memory.py [--turns 50000]
 
 The history is seeded straight into the emulator's SQLite file (``--db``):
 one chat created over the websocket, then the turns inserted with sqlite3
@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -106,23 +105,9 @@ def child(emu: EmulatorProcess, chat_id: str, mode: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def import_time(module: str, times: int) -> float:
-    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
-    runs = [
-        float(
-            subprocess.run(
-                [sys.executable, "-c", code], capture_output=True, text=True, check=True
-            ).stdout
-        )
-        for _ in range(times)
-    ]
-    return statistics.median(runs)
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--turns", type=int, default=50000)
-    ap.add_argument("--imports", type=int, default=7, help="fresh interpreters per import")
     args = ap.parse_args()
     print(f"machine: {machine()}")
     with tempfile.TemporaryDirectory() as tmp:
@@ -152,12 +137,6 @@ def main() -> int:
         f"  ratio lazy / list:           {ratio:.3f}x  "
         f"({'flat' if lazy['growth_kb'] < 4096 else 'NOT flat'}: < 4 MiB growth)"
     )
-    lib = import_time("caiclient", args.imports)
-    base = import_time("requests", args.imports)
-    print(f"\nimport time (median of {args.imports} fresh interpreters)")
-    print(f"  import caiclient   {lib * 1000:7.1f} ms")
-    print(f"  import requests    {base * 1000:7.1f} ms")
-    print(f"  ratio              {lib / base:.2f}x")
     return 0
 
 

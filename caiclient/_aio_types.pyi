@@ -6,6 +6,7 @@ import os
 import typing
 
 import caiclient.aio
+import caiclient.auth
 import caiclient.models
 
 class AsyncAccount:
@@ -183,6 +184,8 @@ class AsyncRooms:
         """Create a room with these characters; ``name`` becomes its title."""
     async def delete(self, room_id: str) -> None:
         """Delete a room you own (for every member)."""
+    async def delete_turns(self, room_id: str, turn_ids: typing.Sequence[str]) -> None:
+        """Delete messages (turns) from a room (the chat route, which takes a room id)."""
     async def edit(self, room_id: str, turn_id: str, candidate_id: str, text: str) -> caiclient.models.Turn:
         """Replace the text of a candidate in a room (yours or a character's); returns the turn."""
     async def get(self, room_id: str) -> caiclient.models.Room:
@@ -251,6 +254,25 @@ class AsyncMedia:
         """Upload an image (bytes, a path or a binary file) to use as an avatar."""
     async def upload_image(self, image: typing.Union[bytes, bytearray, str, os.PathLike, typing.IO[bytes]]) -> str:
         """Upload an image (bytes, a path or a binary file); returns its relative path."""
+
+class AsyncAuth:
+    """Async face of :class:`caiclient.auth.Auth`."""
+    async def exchange(self, email: str, sign_in: typing.Union[str, caiclient.auth.SignInCode]) -> str:
+        """Trade the link's code for the API token (through the identity host)."""
+    async def login(self, email: str, *, timeout: float = ..., interval: float = ..., on_sent: typing.Optional[typing.Callable[[caiclient.auth.LoginLink], None]] = ..., on_poll: typing.Optional[typing.Callable[[int], None]] = ...) -> caiclient.aio.Client:
+        """Send the link, wait until the user opened it, and return a logged-in Session."""
+    async def login_with_link(self, link: str, email: typing.Optional[str] = ...) -> caiclient.aio.Client:
+        """Finish a login with the link the user pasted; return a logged-in Session."""
+    async def logout(self) -> None:
+        """Log this session's token out at the service (``POST /chat/user/logout/``)."""
+    async def poll(self, link: caiclient.auth.LoginLink, *, timeout: typing.Optional[float] = ...) -> typing.Optional[str]:
+        """Ask once whether the link was opened: the sign-in URL if it was, else ``None``."""
+    async def read_link(self, link: str) -> caiclient.auth.SignInCode:
+        """The sign-in code of a link the user pasted."""
+    async def send_link(self, email: str) -> caiclient.auth.LoginLink:
+        """Ask the service to send a sign-in link to ``email``."""
+    async def wait(self, link: caiclient.auth.LoginLink, *, timeout: float = ..., interval: float = ..., on_poll: typing.Optional[typing.Callable[[int], None]] = ...) -> str:
+        """Poll until the user has opened the link; return the sign-in URL."""
 
 class AsyncConversation:
     """Async face of :class:`caiclient.conversation.Conversation`."""

@@ -62,6 +62,7 @@ def _render_method(
 ) -> List[str]:
     from caiclient.aio import is_handle
     from caiclient.resources._replies import ReplyStream
+    from caiclient.session import Session
 
     hints = typing.get_type_hints(fn)
     sig = inspect.signature(fn)
@@ -95,6 +96,9 @@ def _render_method(
         if ret not in handles:
             handles.append(ret)
         out = f"    async def {name}({', '.join(params)}) -> Async{ret.__name__}: ..."
+    elif isinstance(ret, type) and issubclass(ret, Session):
+        imports.add("caiclient.aio")
+        out = f"    async def {name}({', '.join(params)}) -> caiclient.aio.Client: ..."
     else:
         r = _format_type(ret)
         imports.update(_modules_in(r))

@@ -74,6 +74,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from caiclient._aio_types import (
         AsyncAccount,
+        AsyncAuth,
         AsyncCharacters,
         AsyncChats,
         AsyncMedia,
@@ -93,7 +94,7 @@ _SENTINEL: Any = object()
 DEFAULT_MAX_WORKERS = 64
 
 RESOURCE_NAMES = (
-    "account", "personas", "users", "characters", "chats", "rooms", "voices", "media",
+    "account", "personas", "users", "characters", "chats", "rooms", "voices", "media", "auth",
 )  # fmt: skip
 
 
@@ -498,7 +499,8 @@ def return_kind(method: Callable[..., Any]) -> Optional[str]:
     """What a sync method returns, for the async face.
 
     ``"reply"`` (a ReplyStream), ``"iterator"``, ``"handle"`` (see
-    :func:`is_handle`) or ``None`` (a plain value).
+    :func:`is_handle`), ``"session"`` (a new Session: the async face returns
+    a :class:`Client` over it) or ``None`` (a plain value).
     """
     try:
         hints = typing.get_type_hints(method)
@@ -512,6 +514,8 @@ def return_kind(method: Callable[..., Any]) -> Optional[str]:
         return "iterator"
     if is_handle(ret):
         return "handle"
+    if isinstance(ret, type) and issubclass(ret, Session):
+        return "session"
     return None
 
 
@@ -577,6 +581,13 @@ class AsyncResource:
                 return AsyncResource(self._runner, await self._runner.run(attr, *args, **kwargs))
 
             wrapped = handle
+        elif kind == "session":
+
+            @functools.wraps(attr)
+            async def client(*args: Any, **kwargs: Any) -> Client:
+                return Client.wrap(await self._runner.run(attr, *args, **kwargs))
+
+            wrapped = client
         else:
 
             @functools.wraps(attr)
@@ -669,6 +680,7 @@ class Client:
                 "max_workers must be a positive integer", field="max_workers"
             )
         self.session = session
+        self._max_workers = max_workers
         self._runner = _Runner(max_workers)
         self._resources: Dict[str, AsyncResource] = {}
         self._lock = threading.Lock()
@@ -724,6 +736,11 @@ class Client:
         """Async :attr:`caiclient.Session.media`."""
         return self._resource("media")
 
+    @property
+    def auth(self) -> AsyncAuth:
+        """Async :attr:`caiclient.Session.auth` (its ``login`` returns a new Client)."""
+        return self._resource("auth")
+
     # Session-level members.
 
     @property
@@ -750,6 +767,10 @@ class Client:
     def credentials(self) -> Credentials:
         """The client's secrets (immutable; the repr hides them)."""
         return self.session.credentials
+
+    def with_token(self: C, token: Optional[str]) -> C:
+        """A new Client with these settings and ``token`` (see ``Session.with_token``)."""
+        return type(self).wrap(self.session.with_token(token), max_workers=self._max_workers)
 
     def url(self, url: str) -> str:
         """Resolve ``"neo:/path"``-style URLs (no I/O); see :meth:`caiclient.Session.url`."""

@@ -37,6 +37,9 @@ class Endpoints:
         cdn: the static image CDN (``https://characterai.io``).
         rooms_ws: the group-chat socket, Centrifugo-style
             (``wss://neo.character.ai/connection/websocket``; cainode.md 5.3).
+        identity: Google's identity host, which turns the code of an email
+            sign-in link into a Google identity token (the email-link login,
+            :mod:`caiclient.auth`). It never receives the API token.
     """
 
     plus: str = attrs.field(default="https://plus.character.ai", converter=_strip)
@@ -45,17 +48,19 @@ class Endpoints:
     web: str = attrs.field(default="https://character.ai", converter=_strip)
     cdn: str = attrs.field(default="https://characterai.io", converter=_strip)
     rooms_ws: str = "wss://neo.character.ai/connection/websocket"
+    identity: str = attrs.field(default="https://identitytoolkit.googleapis.com", converter=_strip)
 
     def __attrs_post_init__(self) -> None:
-        for name in ("plus", "neo", "ws", "web", "cdn", "rooms_ws"):
+        for name in ("plus", "neo", "ws", "web", "cdn", "rooms_ws", "identity"):
             _check_base(name, getattr(self, name))
 
     @classmethod
     def for_emulator(cls, url: str) -> Endpoints:
         """Endpoints of an emulator listening at ``url`` (e.g. ``http://127.0.0.1:8765``).
 
-        The hosts map to ``/plus``, ``/neo``, ``/web`` and ``/cdn`` and the
-        websockets to ``/neo/ws/`` and ``/neo/connection/websocket`` on the same port.
+        The hosts map to ``/plus``, ``/neo``, ``/web``, ``/cdn`` and
+        ``/google`` (the identity host) and the websockets to ``/neo/ws/`` and
+        ``/neo/connection/websocket`` on the same port.
         """
         base = _strip(url)
         parts = urlsplit(base)
@@ -69,6 +74,7 @@ class Endpoints:
             web=f"{base}/web",
             cdn=f"{base}/cdn",
             rooms_ws=f"{ws_scheme}://{parts.netloc}{parts.path}/neo/connection/websocket",
+            identity=f"{base}/google",
         )
 
     def is_service_url(self, url: str) -> bool:

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any, Mapping, Optional, Type, TypeVar, Union
 
 from caiclient import errors
 from caiclient.endpoints import Endpoints
-from caiclient.models import Avatar
 from caiclient.transport.http import (
     DEFAULT_TIMEOUT,
     Credentials,
@@ -22,6 +21,8 @@ from caiclient.transport.http import (
 if TYPE_CHECKING:  # pragma: no cover
     from types import TracebackType
 
+    from caiclient.auth import Auth
+    from caiclient.models import Avatar
     from caiclient.resources.account import Account
     from caiclient.resources.characters import Characters
     from caiclient.resources.chats import Chats
@@ -40,6 +41,7 @@ log = logging.getLogger("caiclient")
 
 S = TypeVar("S", bound="Session")
 
+_SECRETS = frozenset({"self", "token", "web_next_auth", "__class__"})
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9._~+/=:-]+$")
 
 
@@ -135,6 +137,8 @@ class Session:
         ws_connect: Optional[Connect] = None,
         impersonate: Optional[str] = None,
     ) -> None:
+        # Every setting but the secrets, for with_token() (first line: locals() are the arguments).
+        self._options = {k: v for k, v in locals().items() if k not in _SECRETS}
         if endpoints is not None and not isinstance(endpoints, Endpoints):
             raise errors.ValidationError(
                 "endpoints must be a caiclient.Endpoints", field="endpoints"
@@ -184,17 +188,31 @@ class Session:
     def from_env(cls: Type[S], **kwargs: Any) -> S:
         """A Session configured from the environment.
 
-        ``CAI_TOKEN`` (the token; a guest session when unset),
+        ``CAI_TOKEN`` (the token), else the token ``caiclient login`` stored
+        for these endpoints (``profile=``, else ``CAI_PROFILE``, else
+        ``default``; see :mod:`caiclient.credentials`), else a guest session;
         ``CAI_WEB_NEXT_AUTH`` (the site cookie) and ``CAI_EMULATOR_URL``
         (point at an emulator instead of the service). Keyword arguments
         are passed on to the constructor and win over the environment.
         """
-        kwargs.setdefault("token", os.environ.get("CAI_TOKEN") or None)
+        profile = kwargs.pop("profile", None)
         kwargs.setdefault("web_next_auth", os.environ.get("CAI_WEB_NEXT_AUTH") or None)
         emulator = os.environ.get("CAI_EMULATOR_URL")
         if emulator and "endpoints" not in kwargs:
             kwargs["endpoints"] = Endpoints.for_emulator(emulator)
+        if "token" not in kwargs:
+            from caiclient.credentials import stored_token
+
+            env_token = os.environ.get("CAI_TOKEN") or None
+            kwargs["token"] = env_token or stored_token(kwargs.get("endpoints"), profile)
         return cls(**kwargs)
+
+    def with_token(self: S, token: Optional[str]) -> S:
+        """A new Session with these settings (endpoints, HTTP session, timeouts...) and ``token``.
+
+        The ``web_next_auth`` cookie belongs to a browser login and is not carried over.
+        """
+        return type(self)(token, **self._options)
 
     # ------------------------------------------------------------ identity
 
@@ -250,6 +268,13 @@ class Session:
                 res = factory(self)
                 self.__dict__["_res_" + name] = res
             return res
+
+    @property
+    def auth(self) -> Auth:
+        """Logging in by email (send the link, wait for the click, exchange) and out."""
+        from caiclient.auth import Auth
+
+        return self._resource("auth", Auth)
 
     @property
     def account(self) -> Account:
@@ -402,6 +427,8 @@ class Session:
         self, avatar: Union[Avatar, str], size: int = 400, animated: bool = False
     ) -> str:
         """The CDN URL of an avatar (an :class:`~caiclient.models.Avatar` or a file name)."""
+        from caiclient.models import Avatar  # the models are imported on first use
+
         name = avatar.file_name if isinstance(avatar, Avatar) else avatar
         if not isinstance(name, str) or not name:
             raise errors.ValidationError("avatar must be an Avatar or a file name", field="avatar")

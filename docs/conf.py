@@ -53,6 +53,7 @@ nitpick_ignore = [
     # The standard library: intersphinx would link these, but the docs build
     # must not fetch anything from the network.
     ("py:class", "datetime.datetime"),
+    ("py:class", "pathlib.Path"),
     ("py:class", "os.PathLike"),
     ("py:class", "threading.Thread"),
     # Type variables of generic signatures (``Session.from_env() -> S``, ...).
@@ -73,6 +74,7 @@ nitpick_ignore = [
     ("py:class", "AsyncRooms"),
     ("py:class", "AsyncVoices"),
     ("py:class", "AsyncMedia"),
+    ("py:class", "AsyncAuth"),
     # The ``ws_connect``/``connect`` arguments are typed with the alias
     # caiclient.transport.ws.Connect, imported under TYPE_CHECKING (a
     # callable alias cannot be a py:class target; it is documented as data).

@@ -13,6 +13,15 @@ import caiclient
 from caiclient.transport.http import RetryPolicy
 
 
+@pytest.fixture(autouse=True)
+def _own_credentials(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test gets its own (empty) credentials file and no OS keyring: a login the
+    developer stored never leaks into a test, and no test touches the real one."""
+    monkeypatch.setenv("CAI_CONFIG", str(tmp_path_factory.mktemp("config") / "credentials.json"))
+    monkeypatch.setenv("CAI_KEYRING", "0")
+    monkeypatch.delenv("CAI_PROFILE", raising=False)
+
+
 @pytest.fixture
 def sleeps() -> Sleeps:
     return Sleeps()

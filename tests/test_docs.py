@@ -23,8 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 
 PAGES = [
-    "index", "quickstart", "token", "chatting", "rooms", "async", "backends", "notebooks",
-    "testing", "errors", "troubleshooting", "cli", "migrating", "api", "benchmarks",
+    "index", "quickstart", "token", "login", "chatting", "rooms", "async", "backends",
+    "notebooks", "testing", "errors", "troubleshooting", "cli", "migrating", "api", "benchmarks",
 ]  # fmt: skip
 
 # PyCharacterAI 2.2.50: the 64 public methods (account 19, character 10,

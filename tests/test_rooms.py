@@ -449,3 +449,17 @@ def test_edit_and_regenerate_in_a_room(
     assert alice.rooms.page(room.room_id).turns[0].text == "A shorter riddle."
     with pytest.raises(errors.NotFound, match="candidate not found"):
         alice.rooms.edit(room.room_id, answer.turn_id, "no-such-candidate", "x")
+
+
+def test_delete_turns_in_a_room(
+    alice: caiclient.Session, bob: caiclient.Session, cai_emulator: Any, room: Room
+) -> None:
+    mine = alice.rooms.send(room.room_id, "oops")
+    with pytest.raises(errors.NotFound):
+        bob.rooms.delete_turns(room.room_id, [mine.turn_id])
+    alice.rooms.delete_turns(room.room_id, [mine.turn_id])
+    assert mine.turn_id not in [
+        t["turn_key"]["turn_id"] for t in _stored(cai_emulator, room.room_id)
+    ]
+    with pytest.raises(errors.ValidationError):
+        alice.rooms.delete_turns(room.room_id, mine.turn_id)  # a lone string

@@ -39,6 +39,7 @@ COMMAND_MODULES = (
     "tts",
     "completion",
     "emulator",
+    "login",
     "doctor",
 )
 
@@ -64,7 +65,7 @@ def _positive_float(value: str) -> float:
     return seconds
 
 
-_GLOBAL_WITH_VALUE = ("--token-file", "--emulator-url", "--timeout")
+_GLOBAL_WITH_VALUE = ("--token-file", "--emulator-url", "--timeout", "--profile")
 _GLOBAL_FLAGS = ("--emulator", "-v", "--verbose")
 
 
@@ -91,6 +92,12 @@ def _add_global_options(p: argparse.ArgumentParser, *, in_command: bool) -> None
         **({"default": None} if not in_command else d),
     )
     g.add_argument(
+        "--profile",
+        metavar="NAME",
+        help="which stored login to use (`caiclient login`; default: $CAI_PROFILE, else default)",
+        **({"default": None} if not in_command else d),
+    )
+    g.add_argument(
         "--timeout",
         type=_positive_float,
         metavar="SECONDS",
@@ -109,7 +116,8 @@ def _add_global_options(p: argparse.ArgumentParser, *, in_command: bool) -> None
 EPILOG = """\
 exit codes: 0 ok, 1 service/API error, 2 usage error, 3 authentication error,
 4 network error or timeout, 130 interrupted.
-The token comes from --token-file, else $CAI_TOKEN, else a hidden prompt."""
+The token comes from --token-file, else $CAI_TOKEN, else the login stored by
+`caiclient login` (--profile NAME), else a hidden prompt."""
 
 
 def build_parser() -> argparse.ArgumentParser:

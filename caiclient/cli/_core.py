@@ -31,7 +31,7 @@ EXIT_INTERRUPTED = 130
 """Interrupted (Ctrl-C)."""
 
 AUTH_HINT = (
-    "pass a token: set CAI_TOKEN or use --token-file PATH "
+    "log in with `caiclient login`, or pass a token: set CAI_TOKEN or use --token-file PATH "
     "(or try it on the bundled emulator with --emulator)"
 )
 BAD_TOKEN_HINT = "check CAI_TOKEN / --token-file (the token may be wrong or expired)"

@@ -22,6 +22,7 @@ from caiclient.cli._core import (
     stdin_is_tty,
     stream_is_tty,
 )
+from caiclient.credentials import stored_token
 
 
 def read_token_file(path: str) -> str:
@@ -58,9 +59,10 @@ def open_session(
 ) -> caiclient.Session:
     """Build the command's :class:`~caiclient.Session` from the global options.
 
-    The token comes from ``--token-file``, else ``CAI_TOKEN``, else (when
-    the command needs an account and stdin is a terminal) a no-echo
-    prompt. ``--emulator`` starts a fresh in-process emulator (and uses its
+    The token comes from ``--token-file``, else ``CAI_TOKEN``, else the
+    login ``caiclient login`` stored for these endpoints (``--profile``),
+    else (when the command needs an account and stdin is a terminal) a
+    no-echo prompt. ``--emulator`` starts a fresh in-process emulator (and uses its
     token unless ``--token-file`` is given); ``--emulator-url`` or
     ``CAI_EMULATOR_URL`` points at a running one. Everything opened is
     closed by ``stack``.
@@ -75,6 +77,7 @@ def open_session(
         endpoints = caiclient.Endpoints.for_emulator(emu.url)
         token = emu.token
         args.emulator_character_ids = list(emu.character_ids)
+        args.emulator_outbox = emu.outbox
     else:
         url = args.emulator_url or os.environ.get("CAI_EMULATOR_URL") or None
         if url:
@@ -86,6 +89,8 @@ def open_session(
         token = read_token_file(args.token_file)
     elif token is None:
         token = os.environ.get("CAI_TOKEN", "").strip() or None
+        if token is None:
+            token = stored_token(endpoints, getattr(args, "profile", None))
     if token is None and needs_account and stdin_is_tty():
         try:
             token = getpass.getpass("Character.AI token (input hidden): ").strip() or None

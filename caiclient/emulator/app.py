@@ -369,6 +369,7 @@ async def _middleware(request: web.Request, handler) -> web.StreamResponse:
 def build_app(ctx: Ctx) -> web.Application:
     """The aiohttp application with every route."""
     from caiclient.emulator import (
+        login,
         rooms,
         routes_cdn,
         routes_compat,
@@ -388,6 +389,7 @@ def build_app(ctx: Ctx) -> web.Application:
     routes_cdn.setup(app)
     routes_compat.setup(app)
     rooms.setup(app)  # group chats: REST and the room socket
+    login.setup(app)  # the email-link login and the identity host
     add_route_aliases(app)
     app.on_shutdown.append(_on_shutdown)
     return app
@@ -467,7 +469,9 @@ class Emulator:
         host: interface to bind (default ``127.0.0.1``).
 
     Attributes (once started): ``url``, ``token``, ``other_token``,
-    ``character_ids``, ``faults``, ``state``, ``log``.
+    ``character_ids``, ``faults``, ``state``, ``log``; ``outbox`` (the
+    sign-in emails) and ``login`` (the email-link login's state and faults,
+    :class:`~caiclient.emulator.login.LoginDesk`).
     """
 
     def __init__(
@@ -487,6 +491,9 @@ class Emulator:
         self.seed_data = load_seed(seed)
         self.faults = Faults()
         self.log = RequestLog()
+        from caiclient.emulator.login import LoginDesk
+
+        self.login = LoginDesk()
         self.state: Optional[State] = None
         self.url = ""
         self._thread: Optional[threading.Thread] = None
@@ -539,6 +546,11 @@ class Emulator:
         ]
 
     @property
+    def outbox(self):
+        """The sign-in emails sent so far (:class:`~caiclient.emulator.login.Outbox`)."""
+        return self.login.outbox
+
+    @property
     def ws_url(self) -> str:
         """The websocket URL (``ws://127.0.0.1:PORT/neo/ws/``)."""
         return "ws" + self.url[len("http") :] + "/neo/ws/"
@@ -551,6 +563,7 @@ class Emulator:
         self.state = State(self.db)
         apply_seed(self.state, self.seed_data)
         self.ctx = Ctx(self.state, self.faults, self.log, self.brain, self.delay, self.seed_data)
+        self.ctx.login_desk = self.login  # type: ignore[attr-defined]
         self._ready.clear()
         self._thread = threading.Thread(target=self._run, name="caiclient-emulator", daemon=True)
         self._thread.start()
@@ -625,6 +638,7 @@ class Emulator:
         assert self.state is not None
         self.faults.clear()
         self.log.clear()
+        self.login.clear()
         self.state.clear()
         apply_seed(self.state, self.seed_data)
 

@@ -187,6 +187,7 @@ def main(
         problem = _seed_problem(args.seed, e) if args.seed else f"{type(e).__name__}: {e}"
         print(f"error: cannot start the emulator: {problem}", file=sys.stderr)
         return 1
+    emu.outbox.subscribe(lambda mail: print(f"login link for {mail.to}: {mail.link}", flush=True))
     try:
         _apply_faults(emu, args)
         _announce(emu)

@@ -193,6 +193,11 @@ class Rooms(Resource):
         """Every turn of a room, newest first, fetched one page at a time as you iterate."""
         return self._session.chats.turns(v.identifier(room_id, "room_id"))
 
+    def delete_turns(self, room_id: str, turn_ids: Sequence[str]) -> None:
+        """Delete messages (turns) from a room (the chat route, which takes a room id)."""
+        v.identifier(room_id, "room_id")
+        self._session.chats.delete_turns(room_id, turn_ids)
+
     # ------------------------------------------------------------------ talking
 
     def send(self, room_id: str, text: str, *, image_rel_path: Optional[str] = None) -> Turn:

@@ -85,6 +85,19 @@ def push_data(push: Mapping[str, Any]) -> Optional[Dict[str, Any]]:
     return data if isinstance(data, dict) else None
 
 
+def is_error_reply(frame: Mapping[str, Any]) -> bool:
+    """True for a reply that reports a failure: a Centrifugo ``error``, or an ``rpc``
+    whose data is a neo error (``neo_error``, ``filter_user_input...``)."""
+    if frame.get("error"):
+        return True
+    rpc = frame.get("rpc")
+    data = rpc.get("data") if isinstance(rpc, dict) else None
+    command = data.get("command") if isinstance(data, dict) else None
+    return isinstance(command, str) and (
+        command == "neo_error" or command.startswith("filter_user_input")
+    )
+
+
 class Subscription:
     """The pushes of one channel for one consumer (a room listener).
 
@@ -236,12 +249,13 @@ class RoomSocketTransport(WebSocketTransport):
         target._conn = conn
         text = json.dumps({"id": int(cid), **body}, ensure_ascii=False, separators=(",", ":"))
         try:
+            target.sent = True  # before: the answer may be routed while send() returns
             try:
                 conn.send(text)
             except Exception as exc:
+                target.sent = False
                 conn.close()
                 raise Disconnected(f"sending failed: {type(exc).__name__}", sent=False) from None
-            target.sent = True
             log.debug("rooms -> %s (id %s)", next(iter(body), "?"), cid)
             if not own:
                 return {}
@@ -390,11 +404,14 @@ class RoomSocketTransport(WebSocketTransport):
             log.debug("could not answer the keep-alive: %s", exc)
 
     def _route_reply(self, frame: Dict[str, Any]) -> None:
+        key = str(frame.get("id"))
         with self._lock:
-            target = self._pending.get(str(frame.get("id")))
+            target = self._pending.get(key)
         if target is None:
             self.discarded_frames += 1
             return
+        if key != target.request_id and not is_error_reply(frame):
+            return  # an rpc's plain acknowledgement: its caller waits for the pushes
         target.frames.put({"kind": "reply", "reply": frame})
 
     def _route_push(self, push: Mapping[str, Any]) -> None:
@@ -412,6 +429,11 @@ class RoomSocketTransport(WebSocketTransport):
             subs = list(self._subs.get(channel, [])) if isinstance(channel, str) else []
         if target is not None:
             target.frames.put(data)
+            if not target.answered and data.get("command") in ("add_turn", "update_turn"):
+                # The first pushed turn: let the caller run now, instead of after the
+                # reader has drained the whole burst of frames (as the chat socket does).
+                target.answered = True
+                time.sleep(0)
         for sub in subs:
             sub.items.put(data)
         if target is None and not subs:
