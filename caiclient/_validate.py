@@ -6,13 +6,14 @@ argument. :func:`segment` is what makes an id safe to put in a URL path.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any, Iterable, List, Optional, Sequence
 from urllib.parse import quote
 
 from caiclient.errors import ValidationError
 
-__all__ = ["choice", "id_list", "identifier", "segment", "text"]
+__all__ = ["choice", "id_list", "identifier", "seconds", "segment", "text"]
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -28,6 +29,23 @@ def identifier(value: Any, name: str) -> str:
     if _CONTROL.search(value) or len(value) > 512:
         raise ValidationError(f"{name} is not a valid id", field=name)
     return value
+
+
+def seconds(value: Any, name: str, *, zero: bool = False) -> float:
+    """A positive (or, with ``zero``, non-negative) finite number of seconds.
+
+    Not a bool, a string, ``nan`` or ``inf``.
+    """
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < 0
+        or (value == 0 and not zero)
+    ):
+        what = "a non-negative" if zero else "a positive"
+        raise ValidationError(f"{name} must be {what}, finite number of seconds", field=name)
+    return float(value)
 
 
 def segment(value: Any, name: str) -> str:

@@ -206,6 +206,8 @@ class AsyncIteratorStream(Generic[T]):
         await self._cleanup
 
     async def __aenter__(self) -> AsyncIteratorStream[T]:
+        """Start the underlying call now (a room listener is subscribed once this returns)."""
+        await self._iterator()
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
@@ -319,7 +321,11 @@ class AsyncReplyStream:
                 raise self._closed_error()
             loop = asyncio.get_running_loop()
             self._starting = asyncio.ensure_future(self._open(loop))
-        return await asyncio.shield(self._starting)
+        try:
+            return await asyncio.shield(self._starting)
+        except asyncio.CancelledError:
+            self._abandon()  # the stream is closed as soon as the send returns
+            raise
 
     async def _open(self, loop: asyncio.AbstractEventLoop) -> ReplyStream:
         it = await self._runner.run(_open_reply, loop, self._start)

@@ -10,6 +10,7 @@ Every exception the library raises derives from :class:`CaiError`; no
     ├── AuthRequiredError                     a guest session called an account-only method
     ├── ExtraNotInstalled (an ImportError)    an optional feature's extra is missing
     ├── ParseError                            a response we could not understand
+    │   └── ResponseTooLarge                  a body or frame beyond the configured limit
     ├── TransportError
     │   ├── NetworkError                      could not connect / connection reset
     │   │   └── ConnectionLost                the websocket dropped mid-reply
@@ -17,6 +18,7 @@ Every exception the library raises derives from :class:`CaiError`; no
     ├── APIError                              the service answered with a failure
     │   ├── BadRequest          400, 422
     │   ├── AuthenticationError 401 (and a refused websocket handshake)
+    │   │   └── HandshakeRefused  websocket handshake refused while HTTP accepts the token
     │   ├── PermissionDenied    403
     │   ├── BlockedError        an anti-bot HTML page (Cloudflare challenge, waiting room)
     │   ├── NotFound            404
@@ -52,11 +54,13 @@ __all__ = [
     "ContentFiltered",
     "ExtraNotInstalled",
     "GenerationError",
+    "HandshakeRefused",
     "NetworkError",
     "NotFound",
     "ParseError",
     "PermissionDenied",
     "RateLimited",
+    "ResponseTooLarge",
     "ServerError",
     "Timeout",
     "TransportError",
@@ -123,6 +127,18 @@ class ParseError(CaiError):
         self.message = message
         self.path = path
         self.body = body
+
+
+class ResponseTooLarge(ParseError):
+    """A response body or websocket frame was larger than the configured limit.
+
+    ``limit`` is the limit in bytes (``Session(max_response_size=...)``);
+    nothing beyond it was read into memory.
+    """
+
+    def __init__(self, message: str, *, limit: int = 0, path: str = "") -> None:
+        super().__init__(message, path=path)
+        self.limit = limit
 
 
 class TransportError(CaiError):
@@ -225,8 +241,11 @@ class APIError(CaiError):
     #: can tell apart (a wrong token, bot protection, a refused handshake).
     see_also = ""
 
+    def _status_text(self) -> str:
+        return str(self.status or "")
+
     def __str__(self) -> str:
-        where = " ".join(p for p in (str(self.status or ""), self.method, self.path) if p)
+        where = " ".join(p for p in (self._status_text(), self.method, self.path) if p)
         text = f"[{where}] {self.message}" if where else self.message
         if self.request_id:
             text += f" (request_id={self.request_id})"
@@ -254,6 +273,24 @@ class AuthenticationError(APIError):
     see_also = DOCTOR_HINT
 
 
+class HandshakeRefused(AuthenticationError):
+    """The service refused the chat websocket's handshake (403) although it accepts the token.
+
+    This is the service's bot protection judging the connection, not the
+    token: HTTP calls keep working, chatting does not. The remedies are a
+    browser-impersonating connection (``Session(impersonate="chrome")`` with
+    ``pip install "caiclient[impersonate]"``) or your own through the
+    ``http=`` and ``ws_connect=`` hooks; ``caiclient doctor`` checks which one
+    works, and the docs page "troubleshooting" explains them. A subclass of
+    :class:`AuthenticationError`, so existing ``except`` clauses keep working.
+    """
+
+    default_message = (
+        "the service refused the chat websocket handshake although it accepts the token over "
+        "HTTP (its bot protection, not an invalid token)"
+    )
+
+
 class PermissionDenied(APIError):
     """403: the account may not do this."""
 
@@ -278,9 +315,20 @@ class BlockedError(APIError):
 
 
 class NotFound(APIError):
-    """404: no such resource (or not visible to this account)."""
+    """404: no such resource (or not visible to this account).
+
+    Also raised when the service answers 200 with an empty result (its way of
+    saying "no such thing" on some routes); ``status`` then keeps the real
+    status, but the message never presents it as the cause.
+    """
 
     default_message = "not found"
+
+    def _status_text(self) -> str:
+        # "[200 GET /chat/persona/] not found" reads as if 200 were the problem.
+        return (
+            "" if self.status is not None and 200 <= self.status < 300 else super()._status_text()
+        )
 
 
 class Conflict(APIError):

@@ -6,10 +6,15 @@ import logging
 import os
 import re
 import threading
-from typing import TYPE_CHECKING, Any, Mapping, Optional, Type, TypeVar, Union
+import warnings
+import weakref
+from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Type, TypeVar, Union
+from urllib.parse import urlsplit
 
+from caiclient import _validate as _v
 from caiclient import errors
 from caiclient.endpoints import Endpoints
+from caiclient.transport import _fork
 from caiclient.transport.http import (
     DEFAULT_TIMEOUT,
     Credentials,
@@ -117,6 +122,12 @@ class Session:
             (``pip install "caiclient[impersonate]"``); cannot be combined
             with ``http`` or ``ws_connect``.
 
+    Before each websocket handshake (the first and every reconnect) the
+    Session fetches the website once, as the site's own page would, and sends
+    its cookies (``edge_rollout``, and what the cookie jar holds for the
+    service's hosts) beside the token, with the same browser-like headers as
+    HTTP: the service refuses some handshakes without them.
+
     A Session is thread-safe: share one per process (e.g. at module level
     in a Django or Flask app). Close it with :meth:`close` or use it as a
     context manager.
@@ -139,13 +150,26 @@ class Session:
     ) -> None:
         # Every setting but the secrets, for with_token() (first line: locals() are the arguments).
         self._options = {k: v for k, v in locals().items() if k not in _SECRETS}
+        self._closed = True  # until built: __del__ of a half-built Session does nothing
         if endpoints is not None and not isinstance(endpoints, Endpoints):
             raise errors.ValidationError(
                 "endpoints must be a caiclient.Endpoints", field="endpoints"
             )
         _check_timeout(timeout)
+        reply_timeout = _v.seconds(reply_timeout, "reply_timeout")
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise errors.ValidationError("max_retries must be an integer >= 0", field="max_retries")
+        if headers is not None:
+            if not isinstance(headers, Mapping) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
+            ):
+                raise errors.ValidationError(
+                    "headers must be a mapping of header names to string values", field="headers"
+                )
+            if any(_HEADER_BAD.search(k) or _HEADER_BAD.search(v) for k, v in headers.items()):
+                raise errors.ValidationError(
+                    "headers must not contain line breaks or control characters", field="headers"
+                )
         self._impersonation: Optional[Impersonation] = None
         if impersonate is not None:
             if http is not None or ws_connect is not None:
@@ -164,7 +188,7 @@ class Session:
         )
         self.endpoints: Endpoints = endpoints or Endpoints()
         self.timeout: Timeout = timeout
-        self.reply_timeout = float(reply_timeout)
+        self.reply_timeout = reply_timeout
         self.http = HTTPTransport(
             self.endpoints,
             self._credentials,
@@ -181,6 +205,25 @@ class Session:
         # connect when impersonate= is given.
         self._ws_connect = ws_connect
         self._closed = False
+        _fork.register(self)
+
+    def _after_fork(self) -> None:
+        """In a forked child: a fresh lock (the transports reset themselves)."""
+        self._lock = threading.RLock()
+
+    def __del__(self) -> None:
+        if getattr(self, "_closed", True):
+            return
+        warnings.warn(
+            f"unclosed {self!r}: call close() or use it as a context manager",
+            ResourceWarning,
+            stacklevel=2,
+            source=self,
+        )
+        try:
+            self._shutdown(wait=False)
+        except Exception:  # pragma: no cover - never raise from a finalizer
+            pass
 
     # ------------------------------------------------------------ building
 
@@ -355,8 +398,68 @@ class Session:
                     frame_timeout=float(read_t),
                     headers=self.http.extra_headers,
                     connect=self._ws_connect,
+                    # Weakly: the reader thread must not keep an unclosed Session alive.
+                    cookies=_weakly(self._site_cookies, {}),
+                    token_check=_weakly(self._token_accepted, None),
+                    max_message_size=self.http.max_response_size,
                 )
             return self._ws
+
+    @property
+    def max_response_size(self) -> int:
+        """The largest HTTP body or websocket message read, in bytes (default 64 MiB).
+
+        A larger one raises :class:`~caiclient.errors.ResponseTooLarge` without
+        being read into memory. Set it before the first chat command for the
+        websocket to use it.
+        """
+        return int(self.http.max_response_size)
+
+    @max_response_size.setter
+    def max_response_size(self, value: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1024:
+            raise errors.ValidationError(
+                "max_response_size must be an integer number of bytes >= 1024",
+                field="max_response_size",
+            )
+        self.http.max_response_size = value
+
+    def _site_cookies(self) -> Dict[str, str]:
+        """The website's cookies for the websocket handshake (fetched before each one).
+
+        One unauthenticated GET of the site root, as node_characterai 2.0 and
+        CAINode do for ``edge_rollout`` (others.md 1.7, cainode.md 1.3); then
+        what the cookie jar holds for the service's hosts. Best effort: a
+        failure leaves out what it could not get.
+        """
+        try:
+            self.http.request("GET", self.endpoints.web + "/", auth=False, raw=True)
+        except errors.CaiError as exc:
+            log.debug("could not fetch the site for its cookies: %s", type(exc).__name__)
+        hosts = {
+            urlsplit(getattr(self.endpoints, n)).hostname or ""
+            for n in ("plus", "neo", "web", "ws")
+        }
+        out: Dict[str, str] = {}
+        for cookie in list(self.http.cookies):
+            domain = (cookie.domain or "").lstrip(".")
+            if cookie.value is None or not domain:
+                continue
+            if any(h == domain or h.endswith("." + domain) for h in hosts):
+                out[cookie.name] = cookie.value
+        return out
+
+    def _token_accepted(self) -> Optional[bool]:
+        """Whether HTTP accepts the token (asked after a refused websocket handshake)."""
+        try:
+            self.http.request("GET", self.endpoints.plus + "/chat/user/", idempotent=True)
+        except (errors.AuthenticationError, errors.PermissionDenied) as exc:
+            if isinstance(exc, errors.BlockedError):
+                return None
+            return False
+        except errors.CaiError:
+            return None
+        return True
 
     @property
     def room_ws(self) -> RoomSocketTransport:
@@ -432,6 +535,21 @@ class Session:
         name = avatar.file_name if isinstance(avatar, Avatar) else avatar
         if not isinstance(name, str) or not name:
             raise errors.ValidationError("avatar must be an Avatar or a file name", field="avatar")
+        # A file name, or a path below avatars/ the service hands out ("uploaded/x.webp"):
+        # never one that climbs out of it or rewrites the URL.
+        parts = name.split("/")
+        if (
+            name.startswith("/")
+            or any(p in ("", ".", "..") for p in parts)
+            or any(c in name for c in "?#\\%")
+            or _CONTROL.search(name)
+        ):
+            raise errors.ValidationError(
+                "avatar must be an avatar file name (no '..', '/'-prefix, '?', '#' or '%')",
+                field="avatar",
+            )
+        if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= 4096:
+            raise errors.ValidationError("size must be an integer from 1 to 4096", field="size")
         return self.endpoints.avatar_url(name, size=size, animated=animated)
 
     # ------------------------------------------------------------ lifecycle
@@ -442,16 +560,28 @@ class Session:
         return self._closed
 
     def close(self) -> None:
-        """Close the websocket and the pooled HTTP connections. Idempotent."""
-        with self._lock:
+        """Close the websocket and the pooled HTTP connections. Idempotent.
+
+        When it returns, no reader thread or socket of this Session lives on
+        and nothing more is sent, even if another thread was connecting.
+        """
+        self._shutdown(wait=True)
+
+    def _shutdown(self, wait: bool) -> None:
+        # No lock wait when called by the garbage collector (any thread, any state).
+        got = self._lock.acquire(timeout=5.0 if wait else 0.0)
+        try:
             if self._closed:
                 return
             self._closed = True
             ws, self._ws = self._ws, None
             room_ws, self._room_ws = self._room_ws, None
+        finally:
+            if got:
+                self._lock.release()
         for transport in (ws, room_ws):
             if transport is not None:
-                transport.close()
+                transport.close(wait=wait)
         self.http.close()
         if self._impersonation is not None:
             self._impersonation.close()
@@ -474,11 +604,32 @@ class Session:
         return f"<caiclient.Session {who} at {where}{state}>"
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_HEADER_BAD = re.compile(r"[\r\n\x00]")
+
+
+def _weakly(method: Any, gone: Any) -> Any:
+    """Call a bound method through a weak reference (``gone`` once its object is)."""
+    ref = weakref.WeakMethod(method)
+
+    def call() -> Any:
+        m = ref()
+        return gone if m is None else m()
+
+    return call
+
+
+def _is_seconds(v: Any) -> bool:
+    try:
+        _v.seconds(v, "timeout")
+    except errors.ValidationError:
+        return False
+    return True
+
+
 def _check_timeout(timeout: Any) -> None:
     values = timeout if isinstance(timeout, tuple) else (timeout,)
-    if len(values) not in (1, 2) or any(
-        isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0 for v in values
-    ):
+    if len(values) not in (1, 2) or not all(_is_seconds(v) for v in values):
         raise errors.ValidationError(
             "timeout must be a positive number of seconds or a (connect, read) pair",
             field="timeout",

@@ -394,6 +394,7 @@ def test_client_mirrors_the_session_members() -> None:
         "require_account": "session.require_account",
         "timeout": "session.timeout",
         "reply_timeout": "session.reply_timeout",
+        "max_response_size": "session.max_response_size",
         "from_env": "from_env",
     }
     for name in dir(caiclient.Session):

@@ -204,3 +204,26 @@ def test_conversation_handle_is_thread_free_and_remembers(cai_emulator: Any) -> 
         assert "pieces" in "".join(deltas)
 
     _run(emu, body)
+
+
+def test_cancelled_while_sending_leaves_nothing_registered(cai_emulator: Any) -> None:
+    emu = cai_emulator
+    cid = emu.character_ids[0]
+
+    async def body(c: Client) -> None:
+        chat, _ = await c.chats.create(cid)
+        block = threading.Event()
+        await c.run(lambda: None)  # the pool thread exists
+        busy = asyncio.ensure_future(c.run(block.wait, 10))  # the only worker is busy
+        task = asyncio.ensure_future(c.chats.send(cid, chat.chat_id, "cancel me early"))
+        await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        block.set()
+        await busy
+        assert await _wait_until(lambda: _sends(emu) >= 1)  # the queued send ran...
+        # ...and its stream was closed at once: nothing waits for frames
+        assert await _wait_until(lambda: c.session.ws.in_flight() == 0)
+
+    _run(emu, body, max_workers=1)

@@ -62,3 +62,16 @@ def test_without_impersonate_nothing_changes() -> None:
     s = caiclient.Session(TOKEN)
     assert s.impersonate is None
     s.close()
+
+
+def test_a_user_supplied_session_keeps_its_cookie_jar_even_empty() -> None:
+    # The site's cookies (edge_rollout) land in the jar of the session that fetched them;
+    # the handshake reads the transport's jar, so it must be that one (an empty jar is falsy).
+    import requests
+
+    mine = requests.Session()
+    s = caiclient.Session(TOKEN, http=mine)
+    assert s.http.cookies is mine.cookies
+    mine.cookies.set("edge_rollout", "7", domain="character.ai")
+    assert [c.name for c in s.http.cookies] == ["edge_rollout"]
+    s.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from typing import Any, Dict, Iterator, List
@@ -389,36 +390,33 @@ def test_the_async_face(cai_emulator: Any, chars: List[str]) -> None:
             await b.rooms.join(str(room.join_token))
             heard: List[Turn] = []
 
-            async def listen() -> None:
-                async with b.rooms.listen(room.room_id, timeout=10) as turns:
-                    async for turn in turns:
-                        heard.append(turn)
+            async def collect(turns: Any) -> None:
+                async for turn in turns:
+                    heard.append(turn)
 
-            task = asyncio.ensure_future(listen())
-            channel = f"room:{room.room_id}"
-            for _ in range(200):  # the listener subscribes on its first step
-                if b.session.__dict__.get("_room_ws") and channel in b.session.room_ws.channels():
-                    break
-                await asyncio.sleep(0.02)
-            await a.rooms.send(room.room_id, "Hello from asyncio")
-            pieces = []
-            async with a.rooms.stream_reply(room.room_id, chars[0]) as reply:
-                async for piece in reply.text_deltas():
-                    pieces.append(piece)
-            final = reply.turn
-            assert final is not None and final.is_final and "".join(pieces) == final.text
-            again = await a.rooms.reply(room.room_id, chars[1])
-            assert again.author_id == chars[1]
-            for _ in range(200):
-                if len(heard) >= 3:
-                    break
-                await asyncio.sleep(0.05)
-            t0 = time.monotonic()
-            assert not task.done(), task
-            task.cancel()  # cancelling a waiting listener closes it at once
-            with pytest.raises(asyncio.CancelledError):
-                await task
-            assert time.monotonic() - t0 < 3
+            # Entering the listener subscribes: nothing said after this line is missed.
+            async with b.rooms.listen(room.room_id, timeout=10) as listener:
+                assert f"room:{room.room_id}" in list(b.session.room_ws.channels())
+                task = asyncio.ensure_future(collect(listener))
+                await a.rooms.send(room.room_id, "Hello from asyncio")
+                pieces = []
+                async with a.rooms.stream_reply(room.room_id, chars[0]) as reply:
+                    async for piece in reply.text_deltas():
+                        pieces.append(piece)
+                final = reply.turn
+                assert final is not None and final.is_final and "".join(pieces) == final.text
+                again = await a.rooms.reply(room.room_id, chars[1])
+                assert again.author_id == chars[1]
+                for _ in range(200):
+                    if len(heard) >= 3:
+                        break
+                    await asyncio.sleep(0.05)
+                t0 = time.monotonic()
+                assert not task.done(), task
+                task.cancel()  # cancelling a waiting listener closes it at once
+                with pytest.raises(asyncio.CancelledError):
+                    await task
+                assert time.monotonic() - t0 < 3
             assert [t.text for t in heard[:3]] == ["Hello from asyncio", final.text, again.text]
             assert len([t async for t in a.rooms.turns(room.room_id)]) == 5
 
@@ -463,3 +461,50 @@ def test_delete_turns_in_a_room(
     ]
     with pytest.raises(errors.ValidationError):
         alice.rooms.delete_turns(room.room_id, mine.turn_id)  # a lone string
+
+
+def test_a_member_who_left_hears_nothing_more(
+    alice: caiclient.Session,
+    bob: caiclient.Session,
+    cai_emulator: Any,
+    room: Room,
+    chars: List[str],
+) -> None:
+    import websocket
+
+    bob.rooms.join(str(room.join_token))
+    raw = websocket.create_connection(  # Bob's own socket stays subscribed after he leaves
+        cai_emulator.url.replace("http", "ws", 1) + "/neo/connection/websocket",
+        cookie=f"HTTP_AUTHORIZATION=Token {cai_emulator.other_token}",
+        timeout=10,
+    )
+    try:
+
+        def until_reply(cid: int) -> List[str]:
+            texts = []
+            while True:
+                frame = json.loads(raw.recv())
+                if frame.get("id") == cid:
+                    return texts
+                turn = ((frame.get("push") or {}).get("pub") or {}).get("data", {}).get("turn")
+                if turn:
+                    texts.append(turn["candidates"][0]["raw_content"])
+
+        raw.send(json.dumps({"id": 1, "connect": {}}))
+        until_reply(1)
+        raw.send(json.dumps({"id": 2, "subscribe": {"channel": f"room:{room.room_id}"}}))
+        until_reply(2)
+        alice.rooms.send(room.room_id, "before")
+        bob.rooms.leave(room.room_id)
+        alice.rooms.send(room.room_id, "after")
+        alice.rooms.send(room.room_id, "and after")  # the room's commands run in order
+        raw.send(
+            json.dumps({"id": 3, "subscribe": {"channel": f"user#{cai_emulator.other_user_id}"}})
+        )
+        assert until_reply(3) == ["before"]
+    finally:
+        raw.close()
+    for c in chars:
+        alice.rooms.remove_character(room.room_id, c)
+    with pytest.raises(errors.GenerationError, match="no characters"):
+        alice.rooms.reply(room.room_id)

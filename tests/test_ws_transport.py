@@ -87,7 +87,9 @@ def make(
 def test_handshake_headers_carry_the_cookie() -> None:
     t = make()
     h = t.handshake_headers()
-    assert h["Cookie"] == f"HTTP_AUTHORIZATION=Token {TOKEN}"
+    # quoted, as every client of the service sends it (others.md 1.7, cainode.md 1.3)
+    assert h["Cookie"] == f'HTTP_AUTHORIZATION="Token {TOKEN}"'
+    assert TOKEN not in repr(h)
     assert h["Origin"] == "https://character.ai"
     assert "Mozilla/5.0" in h["User-Agent"]
     assert "authorization" not in {k.lower() for k in h}

@@ -136,7 +136,11 @@ class Rpc:
             }
         }
         text = dumps(frame)
+        room = self.conn.ctx.state.get("room", room_id) or {"members": []}
+        members = {m["id"] for m in room["members"]}  # who left no longer hears the room
         for other in list(hub(self.conn.ctx).channels.get(channel, ())):
+            if str(other.user["id"]) not in members:
+                continue
             if other is self.conn:
                 await self._to_sender(text)
             else:
@@ -271,6 +275,8 @@ async def generate_turn(rpc: Rpc, payload: dict) -> None:
         picked = [cid]
     else:
         picked = _smart_pick(rpc.conn.ctx, room)
+    if not picked:
+        raise FlowError("the room has no characters")
     await rpc.reply()
     for one in picked:
         await _answer(rpc, room, one)

@@ -6,6 +6,7 @@ import json
 import logging
 import uuid
 from typing import Any, Dict, List, Optional, Sequence, Type, TypeVar
+from urllib.parse import urlsplit
 
 from caiclient import _validate as v
 from caiclient import errors
@@ -56,7 +57,7 @@ class Characters(Resource):
                 or f"no character with id {cid!r}",
                 status=200,
                 method="POST",
-                path="/character/v1/get_character_info",
+                path=urlsplit(url).path,
                 body=body,
             )
         return self._one(Character, body, "character")

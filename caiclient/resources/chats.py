@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from urllib.parse import urlsplit
 
 from caiclient import _validate as v
 from caiclient import errors
@@ -57,13 +58,14 @@ class Chats(Resource):
     def get(self, chat_id: str) -> Chat:
         """One chat by id."""
         seg = v.segment(chat_id, "chat_id")
-        body = self._call("GET", self._neo(f"/chat/{seg}/"), what="chats.get()")
+        url = self._neo(f"/chat/{seg}/")
+        body = self._call("GET", url, what="chats.get()")
         if not isinstance(body, dict) or not body.get("chat"):
             raise errors.NotFound(
                 f"no chat with id {chat_id!r}",
                 status=200,
                 method="GET",
-                path=f"/chat/{seg}/",
+                path=urlsplit(url).path,
                 body=body,
             )
         return self._one(Chat, body, "chat")
@@ -474,6 +476,8 @@ class Chats(Resource):
         ``timeout`` seconds passed: :class:`~caiclient.errors.Timeout`).
         """
         seg = v.segment(history_id, "history_id")
+        timeout = v.seconds(timeout, "timeout", zero=True)
+        poll_interval = v.seconds(poll_interval, "poll_interval", zero=True)
         url = self._neo(f"/migration/{seg}")
         self._call("POST", url, json=True, what="chats.migrate()")
         deadline = time.monotonic() + timeout

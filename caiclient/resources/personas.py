@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Any, Dict, List, Optional
+from urllib.parse import urlsplit
 
 from caiclient import _validate as v
 from caiclient import errors
@@ -39,7 +40,7 @@ class Personas(Resource):
                 f"no persona with id {pid!r}",
                 status=200,
                 method="GET",
-                path="/chat/persona/",
+                path=urlsplit(url).path,
                 body=body,
             )
         return self._one(Persona, body, "persona")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Iterator, List
+from urllib.parse import urlsplit
 
 from caiclient import _validate as v
 from caiclient import errors
@@ -42,7 +43,7 @@ class Users(Resource):
                 f"no user named {name!r}",
                 status=200,
                 method="POST",
-                path="/chat/user/public/",
+                path=urlsplit(url).path,
                 body=body,
             )
         return self._one(PublicUser, public, None)

@@ -12,10 +12,13 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
+import os
 import random
 import re
+import socket
 import threading
 import time
+import urllib.request
 from typing import Any, Callable, Dict, FrozenSet, List, Mapping, Optional, Tuple, Union
 from urllib.parse import urlsplit
 
@@ -24,9 +27,11 @@ import requests
 
 from caiclient import errors
 from caiclient.endpoints import Endpoints
+from caiclient.transport import _fork
 
 __all__ = [
     "DEFAULT_HEADERS",
+    "DEFAULT_MAX_RESPONSE_SIZE",
     "DEFAULT_TIMEOUT",
     "USER_AGENT",
     "Credentials",
@@ -55,6 +60,46 @@ DEFAULT_TIMEOUT: Tuple[float, float] = (10.0, 60.0)
 """Default (connect, read) timeout in seconds for every HTTP call."""
 
 Timeout = Union[float, Tuple[float, float]]
+
+DEFAULT_MAX_RESPONSE_SIZE = 64 * 1024 * 1024
+"""The largest HTTP body or websocket message read, in bytes (64 MiB; the service's are KBs)."""
+
+
+class Secret(str):
+    """A string whose ``repr`` hides it: header values that carry the token.
+
+    It is a real ``str`` (``requests`` and ``http.client`` encode it as
+    usual), but a dict of headers, a traceback's locals or a debugger shows
+    ``'<secret>'`` instead of the value.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "'<secret>'"
+
+
+def check_encodable(value: Any, name: str) -> None:
+    """Raise :class:`~caiclient.errors.ValidationError` for text UTF-8 cannot encode.
+
+    A lone surrogate (``"hi \\ud800"``) is the usual culprit. Walks dicts,
+    lists and tuples; used on every body and query before a request goes out.
+    """
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise errors.ValidationError(
+                f"{name} contains text that cannot be encoded as UTF-8 (a lone surrogate?)",
+                field=name,
+            ) from None
+    elif isinstance(value, Mapping):
+        for k, v in value.items():
+            check_encodable(k, name)
+            check_encodable(v, name)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            check_encodable(v, name)
 
 
 @attrs.frozen(repr=False)
@@ -143,7 +188,7 @@ def build_headers(
     if json_body and host is not None:
         headers["Content-Type"] = "application/json"
     if auth and credentials.token and endpoints.is_service_url(url):
-        headers["authorization"] = f"Token {credentials.token}"
+        headers["authorization"] = Secret(f"Token {credentials.token}")
     if extra:
         headers.update(extra)
     return headers
@@ -243,7 +288,10 @@ def service_message(body: Any) -> Optional[str]:
 
 
 def _decode_json(content: bytes) -> Any:
-    return json.loads(content.decode("utf-8"))
+    try:
+        return json.loads(content.decode("utf-8"))
+    except RecursionError:
+        raise ValueError("the JSON is nested too deeply") from None
 
 
 def interpret_response(method: str, url: str, response: Response) -> Any:
@@ -342,6 +390,12 @@ class HTTPTransport:
     (``requests`` does not promise thread safety), all sharing one cookie
     jar and closed together. A user-supplied ``http`` object (anything with
     ``requests.Session.request``'s API) is used as given, from every thread.
+
+    Its own sessions read the environment's proxy and CA settings once, when
+    the transport is created (``requests`` would re-read them on every call),
+    read each body with a total deadline of connect + read timeout per
+    attempt and at most ``max_response_size`` bytes, and start afresh in a
+    forked child process.
     """
 
     def __init__(
@@ -354,21 +408,39 @@ class HTTPTransport:
         retry: Optional[RetryPolicy] = None,
         headers: Optional[Mapping[str, str]] = None,
         pool_size: int = 32,
+        max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
     ) -> None:
         self.endpoints = endpoints
         self.credentials = credentials
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
         self.extra_headers = dict(headers or {})
+        self.max_response_size = max_response_size
         self._user_http = http
         self._pool_size = pool_size
         self._local = threading.local()
         self._lock = threading.Lock()
         self._sessions: List[requests.Session] = []
-        self.cookies = getattr(http, "cookies", None) or requests.cookies.RequestsCookieJar()
+        # A user-supplied session's own jar, even while empty (an empty jar is falsy).
+        jar = getattr(http, "cookies", None)
+        self.cookies = jar if jar is not None else requests.cookies.RequestsCookieJar()
         self._closed = False
+        # The environment, read once (trust_env is off on our sessions).
+        self._env_proxies = urllib.request.getproxies()
+        self._no_proxy = self._env_proxies.pop("no", None)
+        self._proxy_cache: Dict[Tuple[str, str], Dict[str, str]] = {}
+        self._verify: Any = (
+            os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        )
+        _fork.register(self)
 
     # -- plumbing
+
+    def _after_fork(self) -> None:
+        """In a forked child: forget the parent's pooled sockets (without closing them)."""
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._sessions = []
 
     def _http(self) -> Any:
         if self._closed:
@@ -384,11 +456,26 @@ class HTTPTransport:
             sess.mount("https://", adapter)
             sess.mount("http://", adapter)
             sess.cookies = self.cookies
-            sess.trust_env = True
+            sess.trust_env = False  # resolved once in __init__ (see _proxies_for)
+            sess.verify = self._verify
             self._local.session = sess
             with self._lock:
                 self._sessions.append(sess)
         return sess
+
+    def _proxies_for(self, url: str) -> Dict[str, str]:
+        """The environment's proxies for ``url``'s host (computed once per host)."""
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.netloc)
+        proxies = self._proxy_cache.get(key)
+        if proxies is None:
+            proxies = {}
+            if self._env_proxies and not requests.utils.should_bypass_proxies(
+                url, no_proxy=self._no_proxy
+            ):
+                proxies = dict(self._env_proxies)
+            self._proxy_cache[key] = proxies
+        return proxies
 
     def close(self) -> None:
         """Close the pooled connections this transport opened (not a user-supplied session)."""
@@ -418,10 +505,15 @@ class HTTPTransport:
         """Send one request and return its decoded JSON (or bytes with ``raw=True``).
 
         ``json`` is the body to send as JSON (omit it for no body);
-        ``idempotent`` overrides the method's default for retries.
+        ``idempotent`` overrides the method's default for retries. Text that
+        cannot be encoded raises :class:`~caiclient.errors.ValidationError`
+        before anything is sent.
         """
         method = method.upper()
         safe = method in _IDEMPOTENT if idempotent is None else idempotent
+        check_encodable(params, "params")
+        if isinstance(data, (str, Mapping, list, tuple)):
+            check_encodable(data, "data")
         hdrs = build_headers(
             url,
             self.endpoints,
@@ -430,10 +522,11 @@ class HTTPTransport:
             json_body=files is None and not raw,
             extra={**self.extra_headers, **(headers or {})},
         )
+        timeout = timeout if timeout is not None else self.timeout
         kwargs: Dict[str, Any] = {
             "params": params,
             "headers": hdrs,
-            "timeout": timeout if timeout is not None else self.timeout,
+            "timeout": timeout,
             "allow_redirects": True,
         }
         if json is not _UNSET:
@@ -442,57 +535,118 @@ class HTTPTransport:
             kwargs["data"] = data
         if files is not None:
             kwargs["files"] = files
+        own = self._user_http is None
+        if own:
+            kwargs["stream"] = True  # the body is read by _read_body, bounded
+            kwargs["proxies"] = self._proxies_for(url)
+        connect_t, read_t = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+        budget = float(connect_t) + float(read_t)
         path = urlsplit(url).path
         policy = self.retry
         attempt = 0
         while True:
             started = time.monotonic()
-            cause: BaseException
+            err: Optional[errors.CaiError] = None
+            status = 0
+            content = b""
+            resp_headers: Dict[str, str] = {}
             try:
                 resp = self._http().request(method, url, **kwargs)
-            except requests.exceptions.ConnectTimeout as exc:
-                err: errors.CaiError = errors.Timeout(f"timed out connecting for {method} {path}")
-                retryable, cause = True, exc
-            except requests.exceptions.Timeout as exc:
-                err = errors.Timeout(f"timed out waiting for the answer to {method} {path}")
-                retryable, cause = safe, exc
-            except requests.exceptions.ConnectionError as exc:
-                # A failed connect means nothing was sent; a reset after sending may have been.
-                connect_failed = _is_connect_failure(exc)
-                err = errors.NetworkError(
-                    f"could not reach the service for {method} {path}: {_short(exc)}"
-                )
-                retryable, cause = safe or connect_failed, exc
             except requests.exceptions.RequestException as exc:
-                err = errors.NetworkError(f"{method} {path} failed: {_short(exc)}")
-                retryable, cause = False, exc
+                err, retryable = _transport_error(exc, method, path, safe)
             else:
-                elapsed = (time.monotonic() - started) * 1000
-                log.debug("%s %s -> %s (%.0f ms)", method, path, resp.status_code, elapsed)
-                response = Response(resp.status_code, dict(resp.headers), resp.content)
-                if raw and 200 <= resp.status_code < 300:
-                    return resp.content
                 try:
-                    return interpret_response(method, url, response)
+                    status = resp.status_code
+                    resp_headers = dict(resp.headers)
+                    if own:
+                        content = self._read_body(resp, started + budget, float(read_t), path)
+                    else:
+                        content = resp.content
+                except errors.CaiError as exc:
+                    err, retryable = exc, safe and isinstance(exc, errors.TransportError)
+                except requests.exceptions.RequestException as exc:
+                    err, retryable = _transport_error(exc, method, path, safe)
+                finally:
+                    # Never leave a half-read response (and its socket) behind.
+                    close = getattr(resp, "close", None)
+                    if close is not None:
+                        close()
+                del resp
+            if err is None:
+                elapsed = (time.monotonic() - started) * 1000
+                log.debug("%s %s -> %s (%.0f ms)", method, path, status, elapsed)
+                if raw and 200 <= status < 300:
+                    return content
+                try:
+                    return interpret_response(method, url, Response(status, resp_headers, content))
                 except errors.APIError as exc:
-                    status = exc.status or 0
                     retryable = status in policy.retry_statuses and (safe or status == 429)
-                    if not retryable or attempt >= policy.max_retries:
-                        raise
                     retry_after = getattr(exc, "retry_after", None)
-                    if retry_after is not None and retry_after > policy.max_retry_after:
+                    if (
+                        not retryable
+                        or attempt >= policy.max_retries
+                        or (retry_after is not None and retry_after > policy.max_retry_after)
+                    ):
                         raise
                     delay = policy.delay(attempt, retry_after)
                     log.debug("retrying %s %s after %s in %.2fs", method, path, status, delay)
-                    policy.sleep(delay)
-                    attempt += 1
-                    continue
-            if not retryable or attempt >= policy.max_retries:
-                raise err from cause
-            delay = policy.delay(attempt)
-            log.debug("retrying %s %s after %s in %.2fs", method, path, type(err).__name__, delay)
+            else:
+                if not retryable or attempt >= policy.max_retries:
+                    # Not chained: a requests error holds the prepared request (its headers).
+                    raise err
+                delay = policy.delay(attempt)
+                log.debug(
+                    "retrying %s %s after %s in %.2fs", method, path, type(err).__name__, delay
+                )
             policy.sleep(delay)
             attempt += 1
+
+    def _read_body(self, resp: Any, deadline: float, read_timeout: float, path: str) -> bytes:
+        """The whole body, by at most ``deadline`` and ``max_response_size`` bytes."""
+        limit = self.max_response_size
+        length = resp.headers.get("Content-Length")
+        if length and length.isdigit() and int(length) > limit:
+            raise errors.ResponseTooLarge(
+                f"the response to {path} is {int(length)} bytes, over the limit of {limit}",
+                limit=limit,
+                path=path,
+            )
+        raw = resp.raw
+        read = getattr(raw, "read1", None) or raw.read  # read1: one recv per call
+        sock = _socket_of(raw)
+        chunks: List[bytes] = []
+        size = 0
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise errors.Timeout(f"timed out reading the answer to {path}")
+            if sock is not None:
+                try:
+                    sock.settimeout(min(read_timeout, remaining))
+                except OSError:
+                    sock = None
+            try:
+                chunk = read(65536, decode_content=True)
+            except Exception as exc:
+                if _is_timeout_error(exc):
+                    raise errors.Timeout(f"timed out reading the answer to {path}") from None
+                raise errors.NetworkError(
+                    f"the connection broke while reading the answer to {path}: {type(exc).__name__}"
+                ) from None
+            if not chunk:
+                body = b"".join(chunks)
+                # Read to the end: let requests hand the connection back to the pool
+                # (keep-alive) instead of closing it.
+                resp._content, resp._content_consumed = body, True
+                return body
+            size += len(chunk)
+            if size > limit:
+                raise errors.ResponseTooLarge(
+                    f"the response to {path} is over the limit of {limit} bytes",
+                    limit=limit,
+                    path=path,
+                )
+            chunks.append(chunk)
 
     def download(self, url: str, *, timeout: Optional[Timeout] = None) -> bytes:
         """GET a URL the service handed back (audio, images): no token, no API headers."""
@@ -501,7 +655,45 @@ class HTTPTransport:
 
 
 def _dumps(obj: Any) -> bytes:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        check_encodable(obj, "json")  # names the problem
+        raise  # pragma: no cover - check_encodable raised
+
+
+def _transport_error(
+    exc: BaseException, method: str, path: str, safe: bool
+) -> Tuple[errors.CaiError, bool]:
+    """The typed error for a ``requests`` exception, and whether a retry is allowed."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return errors.Timeout(f"timed out connecting for {method} {path}"), True
+    if isinstance(exc, requests.exceptions.Timeout):
+        return errors.Timeout(f"timed out waiting for the answer to {method} {path}"), safe
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        # A failed connect means nothing was sent; a reset after sending may have been.
+        err = errors.NetworkError(f"could not reach the service for {method} {path}: {_short(exc)}")
+        return err, safe or _is_connect_failure(exc)
+    return errors.NetworkError(f"{method} {path} failed: {_short(exc)}"), False
+
+
+def _socket_of(raw: Any) -> Optional[socket.socket]:
+    """The socket under a urllib3 response, to bound each read (``None`` if unreachable)."""
+    conn = getattr(raw, "_connection", None) or getattr(raw, "connection", None)
+    sock = getattr(conn, "sock", None)
+    return sock if isinstance(sock, socket.socket) else None
+
+
+def _is_timeout_error(exc: BaseException) -> bool:
+    seen = 0
+    cur: Optional[BaseException] = exc
+    while cur is not None and seen < 5:
+        if isinstance(cur, (socket.timeout, TimeoutError)) or "Timeout" in type(cur).__name__:
+            return True
+        cur = cur.__context__
+        seen += 1
+    return False
 
 
 _QUERY_IN_TEXT = re.compile(r"(/[^\s'\"?]*)\?[^\s'\")]*")

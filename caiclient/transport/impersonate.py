@@ -29,6 +29,7 @@ import threading
 import time
 import typing
 from typing import Any, Dict, FrozenSet, Mapping, Optional
+from urllib.parse import urlsplit
 
 import requests
 
@@ -254,6 +255,10 @@ class CurlWebSocket:
             self._wake_r.close()
             self._wake_w.close()
 
+    def abort(self) -> None:
+        """Wake a blocked :meth:`recv` at once (it raises); the socket is closed."""
+        self.close()
+
     def close(self) -> None:
         """Close the socket (a waiting :meth:`recv` returns at once). Idempotent."""
         with self._state:
@@ -320,7 +325,7 @@ class Impersonation:
         except cc.CurlError as exc:
             match = re.search(r"upgrade: (\d{3})", str(exc), re.I)
             if match:
-                raise handshake_error(int(match.group(1))) from None
+                raise handshake_error(int(match.group(1)), urlsplit(url).path or "/") from None
             if getattr(exc, "code", None) == cc.CurlECode.OPERATION_TIMEDOUT:
                 raise errors.Timeout("timed out opening the chat websocket") from None
             raise errors.NetworkError(

@@ -14,8 +14,20 @@
 
 The socket itself is reached through a tiny interface (:class:`WSConnection`):
 ``send(text)``, ``recv() -> text``, ``settimeout(s)``, ``ping()``,
-``close()``. The default opens one with ``websocket-client``; tests and users
-may pass another ``connect`` function.
+``close()``, and optionally ``abort()`` (wake a blocked ``recv`` at once).
+The default opens one with ``websocket-client``; tests and users may pass
+another ``connect`` function ``(url, headers, timeout) -> WSConnection``. A
+connect function reports a refused handshake by raising
+:class:`~caiclient.errors.AuthenticationError` with its ``status``; it may
+have an ``abort()`` method that makes a handshake in progress fail at once
+(the transport calls it when the handshake's time budget runs out or the
+session closes).
+
+The default connection never follows a redirect on the handshake (the
+cookie carries the token), bounds the whole handshake by connect + read
+timeout, bounds each message (``max_message_size``), and decodes text frames
+once (websocket-client's own UTF-8 check runs in pure Python and costs more
+than the rest of the chat path; decoding validates the same).
 """
 
 from __future__ import annotations
@@ -23,13 +35,22 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import re
+import socket
 import threading
 import time
 import uuid
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Protocol
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Protocol, Set
 
 from caiclient import errors
-from caiclient.transport.http import DEFAULT_HEADERS, Credentials
+from caiclient.transport import _fork
+from caiclient.transport.http import (
+    DEFAULT_HEADERS,
+    DEFAULT_MAX_RESPONSE_SIZE,
+    Credentials,
+    Secret,
+    check_encodable,
+)
 
 __all__ = [
     "Disconnected",
@@ -94,41 +115,204 @@ class _Closed:
         self.reason = reason
 
 
-def handshake_error(status: Optional[int]) -> errors.CaiError:
+def handshake_error(status: Optional[int], path: str = "/ws/") -> errors.CaiError:
     """The error for a websocket handshake the server answered with ``status``.
 
-    One mapping for every way of connecting (``websocket-client`` here, the
-    browser-impersonating stack of :mod:`caiclient.transport.impersonate`).
+    One mapping for every way of connecting (:class:`WebSocketClientConnector`
+    here, the browser-impersonating stack of :mod:`caiclient.transport.impersonate`).
     """
     if status in (401, 403):
         return errors.AuthenticationError(
-            "the service refused the websocket handshake: the token is invalid or expired",
+            "the service refused the websocket handshake",
             status=status,
             method="GET",
-            path="/ws/",
+            path=path,
         )
     return errors.NetworkError(f"websocket handshake failed (HTTP {status})")
 
 
-def _default_connect(url: str, headers: Mapping[str, str], timeout: float) -> WSConnection:
-    import websocket  # websocket-client
+class FrameTooLarge(Exception):
+    """Internal: a websocket message over the size limit (the connection is failed)."""
 
-    header = [f"{k}: {v}" for k, v in headers.items() if k.lower() not in ("origin", "cookie")]
-    try:
-        return websocket.create_connection(
-            url,
-            header=header,
-            cookie=headers.get("Cookie"),
-            origin=headers.get("Origin"),
-            timeout=timeout,
-            enable_multithread=True,
-        )
-    except websocket.WebSocketBadStatusException as exc:
-        raise handshake_error(getattr(exc, "status_code", None)) from None
-    except websocket.WebSocketTimeoutException:
-        raise errors.Timeout("timed out opening the chat websocket") from None
-    except (OSError, websocket.WebSocketException) as exc:
-        raise errors.NetworkError(f"could not open the chat websocket: {exc}") from None
+
+class _HandshakeAborted(Exception):
+    pass
+
+
+def _shutdown(sock: Any) -> None:
+    """Wake every thread blocked on ``sock`` (the raw socket, also under TLS)."""
+    if isinstance(sock, socket.socket):
+        try:
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+class WebSocketClientConnection:
+    """A ``websocket-client`` socket behind :class:`WSConnection`.
+
+    ``recv`` decodes text frames itself (``skip_utf8_validation`` is on;
+    invalid UTF-8 fails the connection with a typed reason) and refuses any
+    message larger than ``max_message_size`` before reading its payload.
+    """
+
+    def __init__(self, ws: Any, max_message_size: int = DEFAULT_MAX_RESPONSE_SIZE) -> None:
+        self.ws = ws
+        self.max_message_size = max_message_size
+        fb = ws.frame_buffer
+        read_length = fb.recv_length
+
+        def recv_length() -> None:
+            read_length()
+            pending = ws.cont_frame.cont_data
+            total = (fb.length or 0) + (len(pending[1]) if pending else 0)
+            if total > max_message_size:
+                raise FrameTooLarge(
+                    f"a websocket message of {total} bytes or more, over the limit of "
+                    f"{max_message_size}"
+                )
+
+        fb.recv_length = recv_length  # checked before the payload is read
+
+    def send(self, payload: str) -> Any:
+        """Send one text frame."""
+        return self.ws.send(payload)
+
+    def recv(self) -> Any:
+        """The next text (``str``) or binary (``bytes``) message; ``""`` on close."""
+        import websocket
+
+        with self.ws.readlock:
+            opcode, data = self.ws.recv_data()
+        if opcode == websocket.ABNF.OPCODE_TEXT:
+            try:
+                return data.decode("utf-8") if isinstance(data, bytes) else data
+            except UnicodeDecodeError:
+                raise errors.ParseError("a websocket text frame is not valid UTF-8") from None
+        if opcode == websocket.ABNF.OPCODE_BINARY:
+            return data
+        return ""
+
+    def settimeout(self, timeout: Optional[float]) -> None:
+        """Bound how long :meth:`recv` blocks."""
+        self.ws.settimeout(timeout)
+
+    def ping(self, payload: str = "") -> None:
+        """Send a websocket ping."""
+        self.ws.ping(payload)
+
+    def abort(self) -> None:
+        """Wake a blocked :meth:`recv` at once (it raises)."""
+        _shutdown(self.ws.sock)
+
+    def close(self) -> None:
+        """Send a close frame (without waiting for the answer) and close the socket."""
+        sock = self.ws.sock
+        if sock is None:
+            return
+        try:
+            sock.settimeout(1.0)
+            self.ws.send_close()
+        except Exception:
+            pass
+        _shutdown(sock)
+        try:
+            self.ws.shutdown()
+        except Exception:
+            pass
+
+
+class WebSocketClientConnector:
+    """The default ``connect``: ``websocket-client`` without redirects, abortable.
+
+    ``abort()`` makes every handshake in progress fail at once (used for the
+    handshake's total time budget and by ``close()``).
+    """
+
+    def __init__(self, max_message_size: int = DEFAULT_MAX_RESPONSE_SIZE) -> None:
+        self.max_message_size = max_message_size
+        self._lock = threading.Lock()
+        self._active: Set[Any] = set()
+        _fork.register(self)
+
+    def _after_fork(self) -> None:
+        self._lock = threading.Lock()
+        self._active = set()
+
+    def abort(self) -> None:
+        """Fail every handshake in progress (from any thread)."""
+        with self._lock:
+            active = list(self._active)
+        for ws in active:
+            setattr(ws, "cai_aborted", True)  # noqa: B010
+            _shutdown(ws.sock)
+
+    def __call__(self, url: str, headers: Mapping[str, str], timeout: float) -> WSConnection:
+        import websocket  # websocket-client
+
+        header = [f"{k}: {v}" for k, v in headers.items() if k.lower() not in ("origin", "cookie")]
+        ws = websocket.WebSocket(enable_multithread=True, skip_utf8_validation=True)
+        setattr(ws, "cai_aborted", False)  # noqa: B010
+        with self._lock:
+            self._active.add(ws)
+        failure: Optional[errors.CaiError] = None
+        try:
+            ws.connect(
+                url,
+                header=header,
+                cookie=headers.get("Cookie"),
+                origin=headers.get("Origin"),
+                suppress_origin="Origin" not in headers,
+                timeout=timeout,
+                redirect_limit=0,  # never follow: the cookie carries the token
+            )
+            status = getattr(ws.handshake_response, "status", 101)
+            if getattr(ws, "cai_aborted", False):
+                raise _HandshakeAborted()
+            if status != 101:
+                failure = errors.NetworkError(
+                    f"the chat websocket handshake answered a redirect (HTTP {status}); "
+                    "redirects are never followed, so the token cannot go elsewhere"
+                )
+        except websocket.WebSocketBadStatusException as exc:
+            failure = handshake_error(getattr(exc, "status_code", None), _path_of(url))
+        except Exception as exc:
+            if getattr(ws, "cai_aborted", False):
+                failure = errors.Timeout("the chat websocket handshake did not complete in time")
+            elif isinstance(exc, websocket.WebSocketTimeoutException) or _is_timeout(exc):
+                failure = errors.Timeout("timed out opening the chat websocket")
+            elif getattr(ws.handshake_response, "status", None) in (301, 302, 303, 307, 308):
+                failure = errors.NetworkError(
+                    "the chat websocket handshake answered a redirect (HTTP "
+                    f"{getattr(ws.handshake_response, 'status', '')}); redirects are never "
+                    "followed, so the token cannot go elsewhere"
+                )
+            else:
+                failure = errors.NetworkError(
+                    f"could not open the chat websocket: {type(exc).__name__}: {str(exc)[:200]}"
+                )
+        finally:
+            with self._lock:
+                self._active.discard(ws)
+        if failure is not None:
+            _shutdown(ws.sock)
+            try:
+                ws.shutdown()
+            except Exception:
+                pass
+            # Raised here, outside the except clauses: nothing chained (websocket-client's
+            # frames hold the handshake's header lines, the cookie among them).
+            raise failure
+        return WebSocketClientConnection(ws, self.max_message_size)
+
+
+def _path_of(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).path or "/"
+
+
+_REQUEST_ID_IN_TEXT = re.compile(r'"request_id"\s*:\s*"([0-9A-Za-z-]{1,64})"')
 
 
 class PendingRequest:
@@ -184,6 +368,8 @@ class PendingRequest:
         """
         if isinstance(item, _Closed):
             raise Disconnected(item.reason, sent=self.sent)
+        if isinstance(item, errors.CaiError):
+            raise item
         return item
 
     def close(self) -> None:
@@ -207,6 +393,7 @@ class _Connection:
         self.sock = sock
         self.keepalive = keepalive
         self.alive = True
+        self.lost = False
         self.send_lock = threading.Lock()
         self.reader = threading.Thread(
             target=self._read_loop, name="caiclient-ws-reader", daemon=True
@@ -215,6 +402,8 @@ class _Connection:
 
     def send(self, text: str) -> None:
         with self.send_lock:
+            if not self.alive:
+                raise ConnectionError("the connection is closed")
             self.sock.send(text)
 
     def _read_loop(self) -> None:
@@ -234,10 +423,13 @@ class _Connection:
                             with self.send_lock:
                                 self.sock.ping()
                         except Exception as ping_exc:
-                            reason = f"keep-alive failed: {ping_exc}"
+                            reason = f"keep-alive failed: {type(ping_exc).__name__}"
                             break
                         continue
-                    reason = f"the connection broke: {type(exc).__name__}"
+                    if isinstance(exc, (FrameTooLarge, errors.CaiError)):
+                        reason = str(exc)
+                    else:
+                        reason = f"the connection broke: {type(exc).__name__}"
                     break
                 if data is None or data == "" or data == b"":
                     reason = "the service closed the connection"
@@ -248,18 +440,45 @@ class _Connection:
                     log.exception("could not route a websocket frame")
         finally:
             self.alive = False
-            try:
-                self.sock.close()
-            except Exception:
-                pass
+            _close_quietly(self.sock)
             self.transport._connection_lost(self, reason)
 
-    def close(self) -> None:
+    def fail(self, reason: str) -> None:
+        """Fail the connection for every request on it, at once (from any thread)."""
         self.alive = False
+        _abort_quietly(self.sock)
+        self.transport._connection_lost(self, reason)
+
+    def close(self, wait: bool = True) -> None:
+        """Close the socket; with ``wait``, after a send in progress ended (bounded)."""
+        self.alive = False
+        _abort_quietly(self.sock)
+        got = self.send_lock.acquire(timeout=1.0) if wait else False
         try:
-            self.sock.close()
+            _close_quietly(self.sock)
+        finally:
+            if got:
+                self.send_lock.release()
+
+    def join(self, timeout: float) -> None:
+        if threading.current_thread() is not self.reader:
+            self.reader.join(timeout)
+
+
+def _abort_quietly(sock: Any) -> None:
+    abort = getattr(sock, "abort", None)
+    if abort is not None:
+        try:
+            abort()
         except Exception:
             pass
+
+
+def _close_quietly(sock: Any) -> None:
+    try:
+        sock.close()
+    except Exception:
+        pass
 
 
 def _is_human_echo(frame: Mapping[str, Any]) -> bool:
@@ -285,6 +504,13 @@ class WebSocketTransport:
         keepalive: seconds of silence after which a ping is sent.
         headers: extra handshake headers.
         connect: how to open a socket (default: ``websocket-client``).
+        cookies: called before each handshake (the first and every reconnect):
+            the site's cookies to send beside the token (``edge_rollout``...).
+        token_check: called after a refused handshake: ``True`` if HTTP accepts
+            the token, ``False`` if it does not, ``None`` if unknown. A refusal
+            while HTTP accepts the token raises
+            :class:`~caiclient.errors.HandshakeRefused`.
+        max_message_size: the largest websocket message read (default connect).
     """
 
     def __init__(
@@ -299,6 +525,9 @@ class WebSocketTransport:
         headers: Optional[Mapping[str, str]] = None,
         connect: Optional[Connect] = None,
         sleep: Callable[[float], None] = time.sleep,
+        cookies: Optional[Callable[[], Mapping[str, str]]] = None,
+        token_check: Optional[Callable[[], Optional[bool]]] = None,
+        max_message_size: int = DEFAULT_MAX_RESPONSE_SIZE,
     ) -> None:
         self.url = url
         self._credentials = credentials
@@ -307,8 +536,16 @@ class WebSocketTransport:
         self.frame_timeout = frame_timeout
         self.keepalive = keepalive
         self.extra_headers = dict(headers or {})
-        self._connect_fn = connect or _default_connect
+        self._connect_fn: Connect = connect or WebSocketClientConnector(max_message_size)
         self._sleep = sleep
+        self._cookies = cookies
+        self._token_check = token_check
+        self._init_state()
+        self.connections_opened = 0
+        self.discarded_frames = 0
+        _fork.register(self)
+
+    def _init_state(self) -> None:
         # Re-entrant: a ReplyStream collected by the GC releases its request from
         # whatever thread runs the collection, possibly one inside this lock.
         self._lock = threading.RLock()
@@ -318,19 +555,46 @@ class WebSocketTransport:
         self._failures = 0
         self._last_failure = 0.0
         self._closed = False
-        self.connections_opened = 0
-        self.discarded_frames = 0
+
+    def _after_fork(self) -> None:
+        """In a forked child: forget the parent's socket (without closing it) and requests."""
+        closed = self._closed
+        self._init_state()
+        self._closed = closed
 
     # ------------------------------------------------------------ connecting
 
-    def handshake_headers(self) -> Dict[str, str]:
-        """The headers of the websocket handshake (the cookie carries the token)."""
+    def handshake_headers(self, cookies: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
+        """The headers of the websocket handshake.
+
+        The same browser-like headers as HTTP, ``Origin``, and one ``Cookie``
+        header: the token (``HTTP_AUTHORIZATION="Token ..."``, the form the
+        service's clients send) and ``cookies`` (the site's, e.g.
+        ``edge_rollout``). The cookie's repr hides the token.
+        """
         headers = {k: v for k, v in DEFAULT_HEADERS.items() if k != "Accept"}
         headers["Origin"] = self.origin
+        headers["Cache-Control"] = "no-cache"
+        headers["Pragma"] = "no-cache"
         headers.update(self.extra_headers)
+        parts = []
         if self._credentials.token:
-            headers["Cookie"] = f"HTTP_AUTHORIZATION=Token {self._credentials.token}"
+            parts.append(f'HTTP_AUTHORIZATION="Token {self._credentials.token}"')
+        for name, value in (cookies or {}).items():
+            if name != "HTTP_AUTHORIZATION" and _COOKIE_OK.match(f"{name}={value}"):
+                parts.append(f"{name}={value}")
+        if parts:
+            headers["Cookie"] = Secret("; ".join(parts))
         return headers
+
+    def _site_cookies(self) -> Mapping[str, str]:
+        if self._cookies is None:
+            return {}
+        try:
+            return self._cookies()
+        except Exception as exc:  # the site fetch is best effort
+            log.debug("could not collect the site's cookies: %s", type(exc).__name__)
+            return {}
 
     def _backoff(self) -> float:
         if self._failures == 0:
@@ -341,7 +605,15 @@ class WebSocketTransport:
         conn = self._conn
         if conn is not None and conn.alive:
             return conn
-        with self._connect_lock:
+        # One attempt may take connect + read; a thread waiting for another's attempt
+        # waits no longer than that, nor past its own deadline.
+        budget = self.connect_timeout + self.frame_timeout
+        wait = min(budget, deadline - time.monotonic())
+        if wait <= 0 or not self._connect_lock.acquire(timeout=wait):
+            if self._closed:
+                raise errors.CaiError("the session is closed")
+            raise errors.Timeout("timed out waiting for the chat websocket to connect")
+        try:
             conn = self._conn
             if conn is not None and conn.alive:
                 return conn
@@ -354,24 +626,90 @@ class WebSocketTransport:
                         "the chat websocket is unreachable (backing off after repeated failures)"
                     )
                 self._sleep(wait)
-            try:
-                sock = self._connect_fn(self.url, self.handshake_headers(), self.connect_timeout)
-            except errors.AuthenticationError:
-                raise
-            except errors.CaiError:
-                self._failures += 1
-                self._last_failure = time.monotonic()
-                raise
-            except Exception as exc:  # a user-supplied connect function
-                self._failures += 1
-                self._last_failure = time.monotonic()
-                raise errors.NetworkError(f"could not open the chat websocket: {exc}") from None
-            self._failures = 0
-            self.connections_opened += 1
+            sock = self._open(min(deadline, time.monotonic() + budget))
+            with self._lock:
+                if self._closed:  # close() ran during the handshake: nothing may live on
+                    _abort_quietly(sock)
+                    _close_quietly(sock)
+                    raise errors.CaiError("the session is closed")
+                self._failures = 0
+                self.connections_opened += 1
+                conn = _Connection(self, sock, self.keepalive)
+                self._conn = conn
             log.debug("websocket connected (%d so far)", self.connections_opened)
-            conn = _Connection(self, sock, self.keepalive)
-            self._conn = conn
             return conn
+        finally:
+            self._connect_lock.release()
+
+    def _open(self, deadline: float) -> WSConnection:
+        """One handshake, done by ``deadline`` (a watchdog aborts a trickling one)."""
+        headers = self.handshake_headers(self._site_cookies())
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise errors.Timeout("timed out opening the chat websocket")
+        abort = getattr(self._connect_fn, "abort", None)
+        done = threading.Event()
+        dog: Optional[threading.Thread] = None
+        if abort is not None:
+
+            def watchdog() -> None:
+                if not done.wait(max(0.0, deadline - time.monotonic())):
+                    while not done.wait(0.05):  # until the connect function gives up
+                        abort()
+
+            dog = threading.Thread(target=watchdog, name="caiclient-ws-watchdog", daemon=True)
+            dog.start()
+        failure: Optional[errors.CaiError] = None
+        sock: Any = None
+        try:
+            sock = self._connect_fn(self.url, headers, min(self.connect_timeout, remaining))
+        except errors.AuthenticationError as exc:
+            failure = self._refused(exc)
+        except errors.CaiError as exc:
+            failure = exc
+        except Exception as exc:  # a user-supplied connect function
+            failure = errors.NetworkError(
+                f"could not open the chat websocket: {type(exc).__name__}"
+            )
+        finally:
+            done.set()
+            if dog is not None:
+                dog.join(1.0)
+        if failure is not None:
+            if self._closed:
+                failure = errors.CaiError("the session is closed")
+            elif not isinstance(failure, errors.AuthenticationError):
+                self._failures += 1
+                self._last_failure = time.monotonic()
+            raise failure
+        return sock
+
+    def _refused(self, exc: errors.AuthenticationError) -> errors.AuthenticationError:
+        """A refused handshake: an invalid token, or the service's bot protection?"""
+        if isinstance(exc, errors.HandshakeRefused):
+            return exc
+        accepted = None
+        if self._token_check is not None:
+            try:
+                accepted = self._token_check()
+            except Exception:
+                accepted = None
+        where: Dict[str, Any] = dict(status=exc.status, method=exc.method or "GET", path=exc.path)
+        if accepted is False:
+            return errors.AuthenticationError(
+                "the service refused the websocket handshake and the token over HTTP too: "
+                "the token is invalid or expired",
+                **where,
+            )
+        known = "although it accepts the token over HTTP" if accepted else "(the token may be fine)"
+        return errors.HandshakeRefused(
+            f"the service refused the chat websocket handshake (HTTP {exc.status}) {known}: "
+            "its bot protection judges the connection, not the token. Remedies: "
+            'Session(impersonate="chrome") after pip install "caiclient[impersonate]" '
+            "(a browser's TLS fingerprint for HTTP and the websocket), or your own "
+            "browser-impersonating connection through the http= and ws_connect= hooks",
+            **where,
+        )
 
     # ------------------------------------------------------------ requests
 
@@ -398,20 +736,32 @@ class WebSocketTransport:
     def send(self, req: PendingRequest, message: Mapping[str, Any], deadline: float) -> None:
         """Send one command for a registered request.
 
-        Raises :class:`Disconnected` (with ``sent=False``) if the frame could
-        not be written: the service did not get it.
+        Raises :class:`~caiclient.errors.ValidationError` before connecting
+        for text that cannot be encoded, :class:`Disconnected` (with
+        ``sent=False``) if the frame could not be written: the service did not
+        get it, and every request on that connection is failed at once.
         """
+        text = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            check_encodable(message, "text")
+            raise  # pragma: no cover - check_encodable raised
         conn = self._ensure(deadline)
         with self._lock:
+            if self._closed:
+                raise errors.CaiError("the session is closed")
             if req.closed:
                 raise errors.CaiError("the request was closed before it was sent")
             req._conn = conn
-        text = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
         try:
             conn.send(text)
         except Exception as exc:
-            conn.close()
-            raise Disconnected(f"sending failed: {type(exc).__name__}", sent=False) from None
+            reason = f"sending failed: {type(exc).__name__}"
+            with self._lock:
+                req._conn = None  # this caller hears it from the raise below
+            conn.fail(reason)
+            raise Disconnected(reason, sent=False) from None
         req.sent = True
         log.debug("ws -> %s (request %s)", message.get("command"), req.request_id)
 
@@ -429,9 +779,8 @@ class WebSocketTransport:
     def _route(self, data: Any) -> None:
         try:
             frame = json.loads(data)
-        except (ValueError, TypeError):
-            log.warning("discarding a websocket frame that is not JSON")
-            self.discarded_frames += 1
+        except (ValueError, TypeError, RecursionError) as exc:
+            self._undecodable(data, type(exc).__name__)
             return
         if not isinstance(frame, dict):
             self.discarded_frames += 1
@@ -452,8 +801,29 @@ class WebSocketTransport:
             target.answered = True
             time.sleep(0)
 
+    def _undecodable(self, data: Any, why: str) -> None:
+        """A frame that is not JSON: a typed error for its request, if it names one."""
+        self.discarded_frames += 1
+        text = data if isinstance(data, str) else bytes(data or b"").decode("utf-8", "replace")
+        match = _REQUEST_ID_IN_TEXT.search(text[:4096])
+        with self._lock:
+            target = self._pending.get(match.group(1)) if match else None
+        if target is None:
+            log.warning("discarding a websocket frame that is not JSON (%s)", why)
+            return
+        target.frames.put(
+            errors.ParseError(
+                "a websocket frame of the reply is not valid JSON"
+                + (" (nested too deeply)" if why == "RecursionError" else ""),
+                body=text[:2000],
+            )
+        )
+
     def _fallback_target(self, frame: Mapping[str, Any]) -> Optional[PendingRequest]:
-        """Where a frame without ``request_id`` goes: the only request on its chat."""
+        """Where a frame without ``request_id`` goes: the only request on its chat.
+
+        A frame that names no chat is not routed (it provably belongs nowhere).
+        """
         chat_id = None
         turn = frame.get("turn")
         if isinstance(turn, dict) and isinstance(turn.get("turn_key"), dict):
@@ -461,13 +831,20 @@ class WebSocketTransport:
         chat = frame.get("chat")
         if chat_id is None and isinstance(chat, dict):
             chat_id = chat.get("chat_id")
-        candidates: List[PendingRequest] = list(self._pending.values())
-        if chat_id is not None:
-            candidates = [r for r in candidates if r.chat_id == chat_id]
+        if chat_id is None and isinstance(frame.get("chat_id"), str):
+            chat_id = frame["chat_id"]
+        if not isinstance(chat_id, str) or not chat_id:
+            return None
+        candidates: List[PendingRequest] = [
+            r for r in self._pending.values() if r.chat_id == chat_id
+        ]
         return candidates[0] if len(candidates) == 1 else None
 
     def _connection_lost(self, conn: _Connection, reason: str) -> None:
         with self._lock:
+            if conn.lost:
+                return
+            conn.lost = True
             if self._conn is conn:
                 self._conn = None
             victims = [r for r in self._pending.values() if r._conn is conn]
@@ -484,20 +861,48 @@ class WebSocketTransport:
         conn = self._conn
         return conn is not None and conn.alive
 
-    def disconnect(self) -> None:
-        """Close the current socket (requests in flight fail; the next call reconnects)."""
+    def disconnect(self, wait: bool = True) -> None:
+        """Close the current socket (requests in flight fail; the next call reconnects).
+
+        The reader thread is woken at once and, with ``wait``, joined (bounded).
+        """
         conn = self._conn
         if conn is not None:
-            conn.close()
-            conn.reader.join(timeout=5)
+            conn.close(wait=wait)
+            self._connection_lost(conn, "the connection was closed")
+            if wait:
+                conn.join(timeout=5)
 
-    def close(self) -> None:
-        """Close the socket for good; the reader thread ends."""
-        self._closed = True
-        self.disconnect()
+    def close(self, wait: bool = True) -> None:
+        """Close the socket for good; the reader thread ends.
+
+        A handshake in progress in another thread is aborted and, with
+        ``wait``, waited for (bounded by its connect budget): when this
+        returns, nothing is sent any more and no socket or thread lives on.
+        """
+        with self._lock:
+            self._closed = True
+        abort = getattr(self._connect_fn, "abort", None)
+        if abort is not None:
+            try:
+                abort()
+            except Exception:
+                pass
+        if wait:
+            got = self._connect_lock.acquire(timeout=self.connect_timeout + self.frame_timeout)
+            try:
+                self.disconnect()
+            finally:
+                if got:
+                    self._connect_lock.release()
+        else:
+            self.disconnect(wait=False)
 
     def threads(self) -> Iterator[threading.Thread]:
         """The live reader threads (for leak checks)."""
         conn = self._conn
         if conn is not None and conn.reader.is_alive():
             yield conn.reader
+
+
+_COOKIE_OK = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+=[^;,\s\\]*$")

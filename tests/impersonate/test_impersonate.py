@@ -66,7 +66,9 @@ def test_chat_streams_over_the_impersonating_websocket(
     assert len(shakes) == 1  # one socket, reused
     h = shakes[0]["headers"]
     assert "sec-ch-ua" in h and h["user-agent"] != USER_AGENT
-    assert f"HTTP_AUTHORIZATION=Token {cai_emulator.token}" in h["cookie"]
+    assert cai_emulator.token in h["cookie"] and "HTTP_AUTHORIZATION=" in h["cookie"]
+    # The site's cookie, collected over the impersonating HTTP session, rides along.
+    assert "edge_rollout=60" in h["cookie"]
     assert h["origin"] == imp_session.endpoints.web
 
 

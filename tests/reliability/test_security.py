@@ -190,7 +190,10 @@ def test_downloads_from_the_cdn_carry_no_token(cai_emulator: Any) -> None:
         assert not _has_token(entry["headers"], emu.token)
     api = [e for e in emu.log.http() if not e["path"].startswith("/cdn/")]
     assert api and all(e["headers"].get("authorization") == f"Token {emu.token}" for e in api
-                       if e["path"] != "/neo/ping/")  # fmt: skip
+                       if e["path"] not in ("/neo/ping/", "/web/"))  # fmt: skip
+    # the site root (fetched for its cookies before the handshake) gets no token
+    assert all("authorization" not in e["headers"] for e in emu.log.http("/web/")
+               if e["path"] == "/web/")  # fmt: skip
     ws = [e for e in emu.log.entries() if e["kind"] == "ws_connect"]
     assert ws and all(e["path"] == "/neo/ws/" for e in ws)
 
