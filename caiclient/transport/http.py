@@ -260,7 +260,7 @@ _BLOCK_HINTS = {
 }
 _BLOCK_ADVICE = (
     "; slow down, or impersonate a browser "
-    "(Session(impersonate='chrome'), the 'impersonate' extra)"
+    "(Session(impersonate='chrome'): the 'impersonate' extra, curl_cffi)"
 )
 
 
