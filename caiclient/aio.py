@@ -92,6 +92,10 @@ C = TypeVar("C", bound="Client")
 
 _SENTINEL: Any = object()
 DEFAULT_MAX_WORKERS = 64
+# Messages sent at once from the pool: the socket takes one frame at a time anyway, and a
+# burst of a thousand sends would otherwise occupy every worker (and contend for the GIL
+# with the event loop) for nothing; the others wait on the loop, holding no thread.
+SEND_CONCURRENCY = 8
 
 RESOURCE_NAMES = (
     "account", "personas", "users", "characters", "chats", "rooms", "voices", "media", "auth",
@@ -107,6 +111,14 @@ class _Runner:
         )
         self.closed = False
         self.streams: weakref.WeakSet[AsyncReplyStream] = weakref.WeakSet()
+        self.start_slots = min(SEND_CONCURRENCY, max_workers)
+        self._starts: Optional[asyncio.Semaphore] = None
+
+    def starts(self) -> asyncio.Semaphore:
+        """Bounds how many messages are being sent at once (created on the running loop)."""
+        if self._starts is None:
+            self._starts = asyncio.Semaphore(self.start_slots)
+        return self._starts
 
     def submit(
         self, fn: Callable[..., T], *args: Any, **kwargs: Any
@@ -328,7 +340,8 @@ class AsyncReplyStream:
             raise
 
     async def _open(self, loop: asyncio.AbstractEventLoop) -> ReplyStream:
-        it = await self._runner.run(_open_reply, loop, self._start)
+        async with self._runner.starts():
+            it = await self._runner.run(_open_reply, loop, self._start)
         self._it = it
         if self._closed:  # abandoned while it was being sent
             it.close()

@@ -37,6 +37,9 @@ class Endpoints:
         cdn: the static image CDN (``https://characterai.io``).
         rooms_ws: the group-chat socket, Centrifugo-style
             (``wss://neo.character.ai/connection/websocket``; cainode.md 5.3).
+        beta: the old name of ``plus`` (``https://beta.character.ai``, the same
+            paths), which some clients still use, e.g. for image uploads
+            (node_characterai 2.0: others.md 2.7). An API host: it gets the token.
         identity: Google's identity host, which turns the code of an email
             sign-in link into a Google identity token (the email-link login,
             :mod:`caiclient.auth`). It never receives the API token.
@@ -48,17 +51,18 @@ class Endpoints:
     web: str = attrs.field(default="https://character.ai", converter=_strip)
     cdn: str = attrs.field(default="https://characterai.io", converter=_strip)
     rooms_ws: str = "wss://neo.character.ai/connection/websocket"
+    beta: str = attrs.field(default="https://beta.character.ai", converter=_strip)
     identity: str = attrs.field(default="https://identitytoolkit.googleapis.com", converter=_strip)
 
     def __attrs_post_init__(self) -> None:
-        for name in ("plus", "neo", "ws", "web", "cdn", "rooms_ws", "identity"):
+        for name in ("plus", "neo", "ws", "web", "cdn", "rooms_ws", "beta", "identity"):
             _check_base(name, getattr(self, name))
 
     @classmethod
     def for_emulator(cls, url: str) -> Endpoints:
         """Endpoints of an emulator listening at ``url`` (e.g. ``http://127.0.0.1:8765``).
 
-        The hosts map to ``/plus``, ``/neo``, ``/web``, ``/cdn`` and
+        The hosts map to ``/plus``, ``/neo``, ``/web``, ``/cdn``, ``/beta`` and
         ``/google`` (the identity host) and the websockets to ``/neo/ws/`` and
         ``/neo/connection/websocket`` on the same port.
         """
@@ -74,18 +78,19 @@ class Endpoints:
             web=f"{base}/web",
             cdn=f"{base}/cdn",
             rooms_ws=f"{ws_scheme}://{parts.netloc}{parts.path}/neo/connection/websocket",
+            beta=f"{base}/beta",
             identity=f"{base}/google",
         )
 
     def is_service_url(self, url: str) -> bool:
         """True if ``url`` belongs to one of the hosts that receive the token.
 
-        Only the API hosts (``plus``, ``neo``, ``web``) receive the token;
-        the CDN and any URL the service hands back (audio, images) do not.
+        Only the API hosts (``plus``, ``neo``, ``web``, ``beta``) receive the
+        token; the CDN and any URL the service hands back (audio, images) do not.
         """
         return any(
             url == base or url.startswith(base + "/") or url.startswith(base + "?")
-            for base in (self.plus, self.neo, self.web)
+            for base in (self.plus, self.neo, self.web, self.beta)
         )
 
     def avatar_url(self, file_name: str, size: int = 400, animated: bool = False) -> str:
@@ -97,7 +102,7 @@ class Endpoints:
 
     def host_of(self, url: str) -> Optional[str]:
         """Which host (``"plus"``, ``"neo"``, ...) a URL belongs to, or ``None``."""
-        for name in ("plus", "neo", "web", "cdn"):
+        for name in ("plus", "neo", "web", "cdn", "beta"):
             base = getattr(self, name)
             if url == base or url.startswith(base + "/") or url.startswith(base + "?"):
                 return name

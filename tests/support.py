@@ -68,6 +68,45 @@ def account_body(user_id: int = 123456789, username: str = "alice") -> dict:
     }
 
 
+# MPEG-1 Layer III bitrates (kbit/s) and sample rates (Hz) by header index (ISO 11172-3).
+_MP3_BITRATES = (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
+_MP3_RATES = (44100, 48000, 32000)
+
+
+def mp3_frames(data: bytes) -> int:
+    """The number of MPEG-1 Layer III frames in an MP3 file; ``ValueError`` if it is not one.
+
+    Skips an ID3v2 tag, then walks frame by frame from each header's bitrate,
+    sample rate and padding, and requires the frames to fill the file exactly.
+    """
+    pos = 0
+    if data[:3] == b"ID3":
+        size = 0
+        for b in data[6:10]:
+            if b & 0x80:
+                raise ValueError("ID3 size is not syncsafe")
+            size = (size << 7) | b
+        pos = 10 + size
+    frames = 0
+    while pos < len(data):
+        h = data[pos : pos + 4]
+        if len(h) < 4 or h[0] != 0xFF or (h[1] & 0xE0) != 0xE0:
+            raise ValueError(f"no frame sync at byte {pos}")
+        if (h[1] >> 3) & 0b11 != 0b11 or (h[1] >> 1) & 0b11 != 0b01:
+            raise ValueError("not MPEG-1 Layer III")
+        bitrate_i, rate_i, padding = h[2] >> 4, (h[2] >> 2) & 0b11, (h[2] >> 1) & 1
+        if not 0 < bitrate_i < 15 or rate_i > 2:
+            raise ValueError("bad bitrate or sample rate index")
+        length = 144 * _MP3_BITRATES[bitrate_i] * 1000 // _MP3_RATES[rate_i] + padding
+        if pos + length > len(data):
+            raise ValueError("truncated frame")
+        pos += length
+        frames += 1
+    if frames == 0:
+        raise ValueError("no MP3 frames")
+    return frames
+
+
 async def async_wait_until(pred: Callable[[], bool], timeout: float = 10.0) -> bool:
     """Poll ``pred`` on the event loop until it holds or ``timeout`` passes (bounded)."""
     end = time.monotonic() + timeout

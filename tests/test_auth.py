@@ -354,3 +354,38 @@ def test_outbox_waits_are_bounded(cai_emulator: Emulator) -> None:
     assert list(cai_emulator.outbox) == got
     cai_emulator.reset()
     assert len(cai_emulator.outbox) == 0 and cai_emulator.login.attempts == {}
+
+
+def test_kramcat_flow_straight_through_the_identity_host(cai_emulator: Emulator) -> None:
+    """kramcat (others.md 1.4): sendOobCode, follow the link's redirects, cut the code out
+    of the final URL, signInWithEmailLink, then google_idp on the beta host."""
+    google = f"{cai_emulator.url}/google/v1/accounts"
+    sent = requests.post(
+        f"{google}:sendOobCode?key={FIREBASE_WEB_KEY}",
+        json={
+            "requestType": "EMAIL_SIGNIN",
+            "email": "alice@example.com",
+            "clientType": "CLIENT_TYPE_WEB",
+            "continueUrl": "https://beta.character.ai",
+            "canHandleCodeInApp": True,
+        },
+        timeout=5,
+    )
+    assert sent.json()["email"] == "alice@example.com"
+    final = requests.get(cai_emulator.outbox.wait_for().link, timeout=5).url
+    assert final.startswith(cai_emulator.url + "/web/")
+    code = final.split("oobCode=", 1)[1].split("&", 1)[0]
+    signed = requests.post(
+        f"{google}:signInWithEmailLink?key={FIREBASE_WEB_KEY}",
+        json={"email": "alice@example.com", "oobCode": code},
+        headers={"X-Firebase-AppCheck": "expired.jwt.value"},
+        timeout=5,
+    ).json()
+    key = requests.post(
+        f"{cai_emulator.url}/beta/dj-rest-auth/google_idp/",
+        json={"id_token": signed["idToken"]},
+        timeout=5,
+    ).json()["key"]
+    assert key == cai_emulator.token
+    bad = requests.post(f"{google}:sendOobCode?key=nope", json={}, timeout=5)
+    assert bad.status_code == 400 and "API key not valid" in bad.json()["error"]["message"]

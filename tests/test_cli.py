@@ -14,7 +14,6 @@ import signal
 import socket
 import subprocess
 import sys
-import wave
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
@@ -30,6 +29,7 @@ from cli_support import (
     primary,
     texts,
 )
+from support import mp3_frames
 
 import caiclient
 from caiclient.cli import _session as cli_session
@@ -453,27 +453,26 @@ def test_export_usage_errors(run: Callable[..., Result], tmp_path: Path) -> None
 # ------------------------------------------------------------------ tts
 
 
-def test_tts_writes_a_wav(
+def test_tts_writes_an_mp3(
     run: Callable[..., Result], cai_emulator: Emulator, tmp_path: Path
 ) -> None:
-    target = tmp_path / "reply.wav"
+    target = tmp_path / "reply.mp3"
     code, _, err = run("tts", SEED_CHAT, SEED_REPLY, "--voice", "sys-voice-calm", "-o", str(target))
     assert code == 0, err
     assert "bytes of audio" in err
-    with wave.open(str(target), "rb") as w:
-        assert w.getnframes() > 0 and w.getframerate() > 0
-    assert os.listdir(tmp_path) == ["reply.wav"]
+    assert mp3_frames(target.read_bytes()) > 0  # the service's replayUrl is an MP3
+    assert os.listdir(tmp_path) == ["reply.mp3"]
 
     assert cai_emulator.state is not None
     seeded = cai_emulator.state.turn(SEED_CHAT, SEED_REPLY)
     assert seeded is not None
     candidate = seeded["candidates"][0]["candidate_id"]
-    again = tmp_path / "again.wav"
+    again = tmp_path / "again.mp3"
     code, _, _ = run(
         "tts", SEED_CHAT, SEED_REPLY, "--voice", "sys-voice-bright",
         "--candidate", candidate, "-o", str(again),
     )  # fmt: skip
-    assert code == 0 and again.read_bytes()[:4] == b"RIFF"
+    assert code == 0 and mp3_frames(again.read_bytes()) > 0
 
 
 def test_tts_errors(run: Callable[..., Result], tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import io
 import json
 import os
 import select
+import signal
 import stat
 import subprocess
 import sys
@@ -213,10 +214,14 @@ def test_login_in_process_and_the_stored_token_is_used(
     run: Callable[..., Result], cai_emulator: Emulator
 ) -> None:
     user = click_when_sent(cai_emulator, "bob@example.com")
-    code, out, err = run("login", "--email", "bob@example.com", "--wait", "10")
+    code, out, err = run("-v", "login", "--email", "bob@example.com", "--wait", "10")
     user.join(5)
     assert code == 0, err
     assert "Logged in as bob" in out
+    assert "POST /google/v1/accounts:signInWithEmailLink" in err  # the debug log ran
+    secrets = [a.oob_code for a in cai_emulator.login.attempts.values()]
+    secrets += [*cai_emulator.login.id_tokens, cai_emulator.other_token]
+    assert secrets and not [x for x in secrets if x in out or x in err]
     code, out, _ = run("whoami")
     assert code == 0 and out.startswith("bob (Bob)\n")
 
@@ -318,3 +323,30 @@ def test_spinner_only_on_a_terminal() -> None:
         while "waiting" not in tty.getvalue() and time.monotonic() < deadline:
             time.sleep(0.01)
     assert "waiting (0 s)" in tty.getvalue() and tty.getvalue().endswith("\r\x1b[K")
+
+
+def test_login_against_a_fresh_in_process_emulator(env: Dict[str, str]) -> None:
+    env = dict(env)
+    env.pop("CAI_EMULATOR_URL")
+    term = Terminal(["--emulator", "login", "--email", "me@example.com", "--paste"], env)
+    out = term.expect("Paste the link from the email here: ")
+    link = out.split("(emulator) login link for me@example.com: ", 1)[1].split()[0]
+    term.send(link)
+    term.expect("Logged in as me (me@example.com)")
+    term.expect("run `caiclient emulator`")
+    assert term.finish() == 0
+
+
+def test_the_emulator_console_prints_each_login_link(env: Dict[str, str]) -> None:
+    term = Terminal(["emulator", "--port", "0"], env)
+    try:
+        out = term.expect("Press Ctrl-C to stop.")
+        url = out.split("listening on ", 1)[1].split()[0]
+        with caiclient.Session(endpoints=caiclient.Endpoints.for_emulator(url)) as guest:
+            guest.auth.send_link("me@example.com")
+        out = term.expect("login link for me@example.com: ")
+        link = out.split("login link for me@example.com: ", 1)[1].split()[0]
+        assert link.startswith(url + "/web/login/")
+    finally:
+        term.proc.send_signal(signal.SIGINT)
+    assert term.finish() == 0

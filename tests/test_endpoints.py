@@ -14,6 +14,7 @@ def test_defaults_are_the_service() -> None:
     assert e.ws == "wss://neo.character.ai/ws/"
     assert e.web == "https://character.ai"
     assert e.cdn == "https://characterai.io"
+    assert e.beta == "https://beta.character.ai"
 
 
 def test_for_emulator_maps_prefixes() -> None:
@@ -23,6 +24,7 @@ def test_for_emulator_maps_prefixes() -> None:
     assert e.web == "http://127.0.0.1:8765/web"
     assert e.cdn == "http://127.0.0.1:8765/cdn"
     assert e.ws == "ws://127.0.0.1:8765/neo/ws/"
+    assert e.beta == "http://127.0.0.1:8765/beta"
     assert Endpoints.for_emulator("https://emu.test").ws == "wss://emu.test/neo/ws/"
 
 
@@ -38,6 +40,8 @@ def test_for_emulator_rejects_bad_urls(bad: str) -> None:
         ("https://plus.character.ai/chat/user/", True),
         ("https://neo.character.ai/chats/", True),
         ("https://character.ai/api/trpc/search.search", True),
+        ("https://beta.character.ai/chat/upload-image/", True),
+        ("https://beta.character.ai.evil.example/chat/", False),
         ("https://characterai.io/i/400/static/avatars/a.webp", False),
         ("https://neo.character.ai.evil.example/chats/", False),
         ("https://evil.example/?u=https://neo.character.ai/", False),
@@ -60,3 +64,13 @@ def test_avatar_url() -> None:
         Endpoints().avatar_url("uploaded/a.webp", size=200, animated=True)
         == "https://characterai.io/i/200/static/avatars/uploaded/a.webp?webp=true&anim=1"
     )
+
+
+def test_beta_on_the_emulator_is_served_like_plus(cai_emulator) -> None:
+    import caiclient
+
+    e = Endpoints.for_emulator(cai_emulator.url)
+    assert e.host_of(e.beta + "/chat/user/") == "beta"
+    with caiclient.Session(cai_emulator.token, endpoints=e, timeout=(5, 5)) as s:
+        me = s.request("GET", e.beta + "/chat/user/")  # the token goes to beta too
+    assert me["user"]["user"]["username"] == "alice"

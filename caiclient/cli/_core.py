@@ -34,7 +34,10 @@ AUTH_HINT = (
     "log in with `caiclient login`, or pass a token: set CAI_TOKEN or use --token-file PATH "
     "(or try it on the bundled emulator with --emulator)"
 )
-BAD_TOKEN_HINT = "check CAI_TOKEN / --token-file (the token may be wrong or expired)"
+BAD_TOKEN_HINT = (
+    "check CAI_TOKEN / --token-file, or run `caiclient login` again "
+    "(the token may be wrong or expired)"
+)
 
 
 def install_hint(extra: str) -> str:

@@ -194,6 +194,11 @@ def run_login(args: argparse.Namespace, ctx: Context) -> int:
     where = "the OS keyring" if stored.in_keyring else str(CredentialStore().path)
     print(f"Logged in as {me.username} ({email}). The token is stored in {where}", end="")
     print(f" (profile {stored.profile})." if stored.profile != "default" else ".")
+    if outbox is not None:
+        print(
+            "Note: --emulator's emulator stops with this command. To keep using the login, "
+            "run `caiclient emulator` and log in with --emulator-url (or CAI_EMULATOR_URL)."
+        )
     return EXIT_OK
 
 

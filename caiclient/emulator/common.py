@@ -258,7 +258,7 @@ def voice(v: dict, base_url: str = "") -> dict:
         "description": v.get("description", ""),
         "gender": v.get("gender", "neutral"),
         "visibility": v.get("visibility", "private"),
-        "previewAudioURI": f"{base_url}/cdn/audio/voice-{v['id']}.wav",
+        "previewAudioURI": f"{base_url}/cdn/audio/voice-{v['id']}.mp3",
         "previewText": v.get("previewText", ""),
         "creatorInfo": {
             "id": v.get("creator_id", ""),

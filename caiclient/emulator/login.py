@@ -10,6 +10,8 @@ Routes (the service's, under the emulator's prefixes; cainode.md 2.2, others.md 
                                                 page embeds the sign-in URL (as the site's
                                                 Next.js chunks do)
     POST /google/v1/accounts:signInWithEmailLink?key=K   {"email", "oobCode"} -> idToken
+    POST /google/v1/accounts:sendOobCode?key=K  kramcat's way to send the link (EMAIL_SIGNIN)
+    GET  /google/__/auth/action?...             that link: redirects with the code in the query
     POST /plus/dj-rest-auth/google_idp/         {"id_token"} -> {"key": API token}
 
 (``POST /plus/chat/user/logout/``, which revokes the token, is in ``routes_compat``.)
@@ -31,7 +33,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from typing import Callable, List, Optional
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
@@ -409,6 +411,54 @@ async def sign_in_with_email_link(request: web.Request) -> web.Response:
     )
 
 
+async def send_oob_code(request: web.Request) -> web.Response:
+    """POST /google/v1/accounts:sendOobCode?key=K: kramcat's way of sending the link, straight
+    from the identity host (others.md 1.4); the link is Firebase's action URL."""
+    ctx = ctx_of(request)
+    desk = desk_of(ctx)
+    if request.query.get("key") != WEB_KEY:
+        raise _google_error("API key not valid. Please pass a valid API key.")
+    body = await read_json(request)
+    email = body.get("email") if isinstance(body, dict) else None
+    if not isinstance(body, dict) or body.get("requestType") != "EMAIL_SIGNIN":
+        raise _google_error("INVALID_REQ_TYPE")
+    if not isinstance(email, str) or not _EMAIL_RE.match(email.strip()):
+        raise _google_error("INVALID_EMAIL")
+    email = email.strip().lower()
+    if desk.is_refused(email):
+        raise _google_error("INVALID_EMAIL")
+    attempt = desk.new_attempt(email)
+    cont = body.get("continueUrl") if isinstance(body.get("continueUrl"), str) else ""
+    link = (
+        f"{ctx.base_url}/google/__/auth/action?mode=signIn&oobCode={attempt.oob_code}"
+        f"&apiKey={WEB_KEY}&continueUrl={quote(cont or ctx.base_url + '/web/', safe='')}&lang=en"
+    )
+    ctx.event("login link sent", to=email)
+    desk.outbox.put(Mail(to=email, link=link, sent_at=time.time()))
+    return jr({"kind": "identitytoolkit#GetOobConfirmationCodeResponse", "email": email})
+
+
+async def action(request: web.Request) -> web.Response:
+    """GET /google/__/auth/action: Firebase's link handler. It sends the browser on to the
+    continue URL with the code in the query, where kramcat cuts it out (others.md 1.4). A
+    continue URL off the emulator (``https://beta.character.ai``) becomes the emulator's
+    own site, so the browser stays here."""
+    ctx = ctx_of(request)
+    desk = desk_of(ctx)
+    code = request.query.get("oobCode", "")
+    attempt = desk.by_code(code) if code else None
+    if attempt is None:
+        raise _google_error("INVALID_OOB_CODE")
+    attempt.opened = True
+    target = request.query.get("continueUrl", "")
+    if not target.startswith(ctx.base_url + "/"):
+        target = ctx.base_url + "/web/"
+    query = urlencode(
+        {"apiKey": WEB_KEY, "oobCode": attempt.oob_code, "mode": "signIn", "lang": "en"}
+    )
+    raise web.HTTPFound(target + ("&" if "?" in target else "?") + query)
+
+
 async def google_idp(request: web.Request) -> web.Response:
     """POST /plus/dj-rest-auth/google_idp/ {"id_token"} -> {"key"} (cainode.md 2.2). The
     account with that address (a new one for a new address); a token revoked by logout is
@@ -439,4 +489,6 @@ def setup(app: web.Application) -> None:
     r.add_get("/web/login/polling", polling)
     r.add_get("/web/login/{attempt}", login_page)
     r.add_post("/google/v1/accounts:signInWithEmailLink", sign_in_with_email_link)
+    r.add_post("/google/v1/accounts:sendOobCode", send_oob_code)
+    r.add_get("/google/__/auth/action", action)
     r.add_post("/plus/dj-rest-auth/google_idp/", google_idp)

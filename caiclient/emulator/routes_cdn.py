@@ -31,7 +31,10 @@ async def image(request: web.Request) -> web.Response:
 
 
 async def audio(request: web.Request) -> web.Response:
-    """GET /audio/{id}.wav (TTS replays and voice previews)."""
+    """GET /audio/{id}.mp3 (TTS replays and voice previews; ``.wav`` too, for old links).
+
+    The service's ``replayUrl`` is an MP3 file (others.md 2.7); a generated one is served.
+    """
     ctx = ctx_of(request)
     audio_id = request.match_info["audio_id"]
     if not re.fullmatch(r"[\w-]{1,80}", audio_id):
@@ -46,10 +49,12 @@ async def audio(request: web.Request) -> web.Response:
         if doc is None:
             return jr({"error": "Not Found"}, status=404)
         text = doc["text"] + "|" + doc.get("voice_id", "")
-    return web.Response(body=media.wav(text), content_type="audio/wav")
+    if request.match_info.get("ext") == "wav":
+        return web.Response(body=media.wav(text), content_type="audio/wav")
+    return web.Response(body=media.mp3(text), content_type="audio/mpeg")
 
 
 def setup(app: web.Application) -> None:
     """Register the CDN routes."""
     app.router.add_get(P + "/i/{size}/static/{kind}/{file:.+}", image)
-    app.router.add_get(P + "/audio/{audio_id}.wav", audio)
+    app.router.add_get(P + "/audio/{audio_id}.{ext:mp3|wav}", audio)

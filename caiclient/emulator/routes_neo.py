@@ -786,7 +786,7 @@ async def memo_replay(request: web.Request) -> web.Response:
         raise neo_err(400, "voiceId or voiceQuery is required")
     audio_id = new_id().replace("-", "")
     ctx.state.put("audio", audio_id, {"text": cand.get("raw_content", ""), "voice_id": vid or ""})
-    return jr({"replayUrl": f"{ctx.base_url}/cdn/audio/{audio_id}.wav"})
+    return jr({"replayUrl": f"{ctx.base_url}/cdn/audio/{audio_id}.mp3"})
 
 
 def setup(app: web.Application) -> None:

@@ -8,8 +8,12 @@ received. Behaviour lives in the resources (``session.chats`` ...), not here.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 from datetime import datetime
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, Iterator, List, Mapping, Optional
+
+import attrs
 
 from caiclient.models._base import Model, model, parse, parse_list, parse_timestamp, wire
 
@@ -33,6 +37,7 @@ __all__ = [
     "UserPage",
     "UserSummary",
     "Voice",
+    "cdn_for_parsing",
     "converter",
     "parse",
     "parse_list",
@@ -40,6 +45,23 @@ __all__ = [
 ]
 
 DEFAULT_CDN = "https://characterai.io"
+
+_CDN: contextvars.ContextVar[str] = contextvars.ContextVar("caiclient_cdn", default=DEFAULT_CDN)
+
+
+@contextlib.contextmanager
+def cdn_for_parsing(cdn: str) -> Iterator[None]:
+    """Avatars parsed inside this block remember ``cdn`` as their CDN.
+
+    The resources parse every answer inside it with their session's
+    ``endpoints.cdn``, so ``avatar.url()`` of a model read from an emulator
+    points at the emulator's CDN, not the service's.
+    """
+    token = _CDN.set(cdn)
+    try:
+        yield
+    finally:
+        _CDN.reset(token)
 
 
 def __getattr__(name: str) -> Any:
@@ -53,22 +75,27 @@ def __getattr__(name: str) -> Any:
 
 @model
 class Avatar(Model):
-    """An image stored on the service's CDN, known by its file name (``avatar_rel_path``)."""
+    """An image stored on the service's CDN, known by its file name (``avatar_rel_path``).
+
+    ``cdn`` is the CDN of the session that read it (the service's by default).
+    """
 
     file_name: str = wire("file_name", "avatar_file_name")
+    cdn: str = attrs.field(factory=_CDN.get, eq=False, kw_only=True)
 
     @classmethod
     def _prepare(cls, value: Any) -> Dict[str, Any]:
         return {"file_name": str(value)}
 
-    def url(self, size: int = 400, animated: bool = False, *, cdn: str = DEFAULT_CDN) -> str:
+    def url(self, size: int = 400, animated: bool = False, *, cdn: Optional[str] = None) -> str:
         """The image's URL at ``size`` pixels (the site uses 80, 200 and 400).
 
-        ``cdn`` is the CDN base; ``session.avatar_url(avatar)`` fills it from
-        the session's endpoints (e.g. the emulator's).
+        ``cdn`` overrides the CDN base; by default it is the CDN of the
+        session the avatar was read with (e.g. the emulator's).
         """
+        base = self.cdn if cdn is None else cdn
         return (
-            f"{cdn.rstrip('/')}/i/{int(size)}/static/avatars/{self.file_name}"
+            f"{base.rstrip('/')}/i/{int(size)}/static/avatars/{self.file_name}"
             f"?webp=true&anim={1 if animated else 0}"
         )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, List, Mapping, Optional, Type, TypeVar
 
-from caiclient.models import Model, parse, parse_list
+from caiclient.models import Model, cdn_for_parsing, parse, parse_list
 from caiclient.transport.http import check_status_ok, check_success
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -69,12 +69,12 @@ class Resource:
             check_success(body, method, url)
         return body
 
-    @staticmethod
-    def _one(cls: Type[M], body: Any, key: Optional[str]) -> M:
+    def _one(self, cls: Type[M], body: Any, key: Optional[str]) -> M:
         data = body.get(key) if key is not None and isinstance(body, Mapping) else body
-        return parse(cls, data, path=f"{cls.__name__}({key})" if key else None)
+        with cdn_for_parsing(self._session.endpoints.cdn):  # avatar.url() on this CDN
+            return parse(cls, data, path=f"{cls.__name__}({key})" if key else None)
 
-    @staticmethod
-    def _many(cls: Type[M], body: Any, key: str) -> List[M]:
+    def _many(self, cls: Type[M], body: Any, key: str) -> List[M]:
         data = body.get(key) if isinstance(body, Mapping) else None
-        return parse_list(cls, data, path=f"{key}[]")
+        with cdn_for_parsing(self._session.endpoints.cdn):
+            return parse_list(cls, data, path=f"{key}[]")

@@ -85,7 +85,7 @@ class Media(Resource):
             raise errors.ParseError("unexpected answer to the avatar upload", body=body) from None
         if not isinstance(name, str) or not name:
             raise errors.ParseError("the avatar upload returned no file name", body=body)
-        avatar = Avatar(file_name=name)
+        avatar = Avatar(file_name=name, cdn=self._session.endpoints.cdn)
         if check:
             self._session.http.download(self._session.avatar_url(avatar, size=400))
         return avatar

@@ -6,6 +6,7 @@ import re
 import uuid
 
 import pytest
+from support import mp3_frames
 
 TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 SEED_CHAT = "0c5a7e10-5eed-4000-8000-00000000a1c0"
@@ -361,11 +362,9 @@ def test_memo_replay_and_audio(api, emu):
     }
     r = api.post("/neo/multimodal/api/v1/memo/replay", body)
     url = r.json()["replayUrl"]
-    assert url.startswith(emu.url + "/cdn/audio/") and url.endswith(".wav")
+    assert url.startswith(emu.url + "/cdn/audio/") and url.endswith(".mp3")
     audio = api.http.get(url)
-    assert (
-        audio.status_code == 200 and audio.content[:4] == b"RIFF" and audio.content[8:12] == b"WAVE"
-    )
+    assert audio.status_code == 200 and mp3_frames(audio.content) > 0
     again = api.http.get(api.post("/neo/multimodal/api/v1/memo/replay", body).json()["replayUrl"])
     assert again.content == audio.content  # deterministic
     r = api.post("/neo/multimodal/api/v1/memo/replay", {**body, "voiceId": "nope"})

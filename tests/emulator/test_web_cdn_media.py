@@ -9,6 +9,9 @@ import wave
 import zlib
 from urllib.parse import quote
 
+import pytest
+from support import mp3_frames
+
 from caiclient.emulator import media
 
 
@@ -84,6 +87,7 @@ def test_upload_image_and_cdn_user(api, emu):
 def test_cdn_unknown_and_seeded(api, emu):
     assert api.http.get(f"{emu.url}/cdn/i/400/static/avatars/nope.webp").status_code == 404
     assert api.http.get(f"{emu.url}/cdn/i/400/static/avatars/../x").status_code == 404
+    assert api.http.get(f"{emu.url}/cdn/audio/nope.mp3").status_code == 404
     assert api.http.get(f"{emu.url}/cdn/audio/nope.wav").status_code == 404
     r = api.http.get(f"{emu.url}/cdn/i/200/static/avatars/seed/ada.png")
     assert r.status_code == 200 and r.content[:8] == b"\x89PNG\r\n\x1a\n"
@@ -105,8 +109,10 @@ def test_generate_avatar_options(api, emu):
 
 def test_voice_preview_audio(api, emu):
     v = api.get("/neo/multimodal/api/v1/voices/sys-voice-calm").json()["voice"]
+    assert v["previewAudioURI"].endswith(".mp3")
     r = api.http.get(v["previewAudioURI"])
-    assert r.status_code == 200 and r.content[:4] == b"RIFF"
+    assert r.status_code == 200 and r.headers["content-type"] == "audio/mpeg"
+    assert mp3_frames(r.content) > 0
 
 
 def test_media_generators_are_valid():
@@ -119,6 +125,37 @@ def test_media_generators_are_valid():
     with wave.open(io.BytesIO(media.wav("hello"))) as w:
         assert w.getnchannels() == 1 and w.getnframes() > 0
     assert media.wav("a") == media.wav("a") and media.wav("a") != media.wav("b")
+    song = media.mp3("hello", seconds=1.0)
+    assert song[:3] == b"ID3" and mp3_frames(song) == 28  # 28 frames of 36 ms
+    assert len(song) < 5000  # small
+    assert media.mp3("a") == media.mp3("a") and media.mp3("a") != media.mp3("b")
+
+
+def test_mp3_checker_refuses_what_is_not_mp3():
+    with pytest.raises(ValueError):
+        mp3_frames(media.wav("x"))
+    with pytest.raises(ValueError):
+        mp3_frames(media.mp3("x")[:-1])  # a truncated last frame
+    with pytest.raises(ValueError):
+        mp3_frames(b"ID3\x03\x00\x00\x00\x00\x00\x00")  # a tag and nothing else
+
+
+def test_speech_replay_is_an_mp3(api, emu):
+    chat = "0c5a7e10-5eed-4000-8000-00000000a1c0"
+    turn = api.get(f"/neo/turns/{chat}/").json()["turns"][0]
+    r = api.post(
+        "/neo/multimodal/api/v1/memo/replay",
+        {
+            "candidateId": turn["primary_candidate_id"],
+            "roomId": chat,
+            "turnId": turn["turn_key"]["turn_id"],
+            "voiceId": "sys-voice-calm",
+        },
+    )
+    url = r.json()["replayUrl"]
+    assert url.endswith(".mp3")
+    audio = api.http.get(url, timeout=5)
+    assert audio.headers["content-type"] == "audio/mpeg" and mp3_frames(audio.content) > 0
 
 
 def test_site_root_and_log(api, emu):

@@ -13,6 +13,7 @@ from urllib.parse import quote
 import pytest
 import responses
 from reliability_support import emu_session
+from support import mp3_frames
 
 import caiclient
 from caiclient import errors
@@ -182,7 +183,7 @@ def test_downloads_from_the_cdn_carry_no_token(cai_emulator: Any) -> None:
         voice = s.voices.search("a")[0]
         audio = s.media.speech(chat.chat_id, reply.turn_id, reply.primary_candidate_id,
                                voice.voice_id)  # fmt: skip
-        assert audio[:4] == b"RIFF"
+        assert mp3_frames(audio) > 0
     cdn = emu.log.http("/cdn/")
     assert cdn, "the audio was not downloaded from the emulator's CDN"
     for entry in cdn:

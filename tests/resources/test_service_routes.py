@@ -212,3 +212,27 @@ def test_regenerated_turn_frames_and_history_agree(s: caiclient.Session, cid: st
         (c.candidate_id, c.text) for c in again.candidates
     ]
     assert listed.text == again.text
+
+
+# ------------------------------------------------------------------ avatars (issue 14)
+
+
+def test_avatar_url_of_an_emulator_session_points_at_its_cdn(
+    s: caiclient.Session, cai_emulator: Any, cid: str
+) -> None:
+    char = s.characters.get(cid)
+    assert char.avatar is not None
+    url = char.avatar.url(200)
+    assert url.startswith(cai_emulator.url + "/cdn/i/200/static/avatars/")
+    assert s.http.download(url).startswith(b"\x89PNG")
+    me = s.account.me()
+    assert me.avatar is None or me.avatar.url().startswith(cai_emulator.url + "/cdn/")
+    listed = s.characters.featured()
+    assert all(c.avatar.cdn == s.endpoints.cdn for c in listed if c.avatar is not None)
+    # an explicit CDN still wins, and models read outside a session use the service's
+    assert char.avatar.url(cdn="https://cdn.example").startswith("https://cdn.example/i/400/")
+    from caiclient.models import Avatar, Character
+
+    bare = Character.from_dict({"external_id": "x", "avatar_file_name": "a.webp"})
+    assert bare.avatar is not None and bare.avatar.url().startswith("https://characterai.io/")
+    assert Avatar(file_name="a.webp") == bare.avatar  # the CDN is not part of equality

@@ -1,0 +1,45 @@
+"""The bench scripts start and print their tables (tiny sizes: this checks they run, not speed)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+
+
+def _run(*args: str) -> str:
+    out = subprocess.run(
+        [sys.executable, str(BENCH / args[0]), *args[1:]],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=str(BENCH),
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out.stdout
+
+
+def test_concurrency_bench_prints_its_table() -> None:
+    text = _run(
+        "concurrency.py",
+        "--conversations", "2",
+        "--total", "4",
+        "--rounds", "1",
+        "--only", "raw-aiohttp,raw-wsclient,caiclient-threads,caiclient-aio",
+        "--no-pycai",
+        "--no-long-reply",
+    )  # fmt: skip
+    assert "2 conversations x 2 messages" in text
+    for kind in ("raw-aiohttp", "raw-wsclient", "caiclient-threads", "caiclient-aio"):
+        row = next(line for line in text.splitlines() if line.startswith(kind))
+        assert row.split()[6:8] == ["0", "0"], row  # no reply to the wrong caller, none failed
+    assert "emulator:" in text and "verdicts:" in text
+
+
+def test_parsing_and_startup_benches_print_their_figures() -> None:
+    text = _run("parsing.py", "--rounds", "1", "--number", "50")
+    assert "json.loads + parse(Turn)" in text and "memory, 2,000 turns" in text
+    text = _run("startup.py", "--rounds", "1")
+    assert "import caiclient: " in text and "caiclient.aio adds" in text
