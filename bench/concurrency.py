@@ -182,8 +182,10 @@ def print_table(n: int, rows: Dict[str, Dict[str, Any]], messages: int, rounds: 
     emu_ms = statistics.median(r["emu_ms"] for r in rows.values())
     busiest = max(rows.values(), key=lambda r: r["emu_cores"])
     print(
-        f"emulator: {emu_ms:.2f} ms CPU per message -> ceiling ~{1000 / emu_ms:.0f} messages/s "
-        f"on its one thread; busiest at {busiest['emu_cores']:.2f} cores ({busiest['kind']})"
+        f"emulator: {emu_ms:.2f} ms CPU per message -> ceiling "
+        # a tiny run can measure 0 ms of emulator CPU (the clock's resolution)
+        + (f"~{1000 / emu_ms:.0f} messages/s " if emu_ms > 0 else "unmeasured ")
+        + f"on its one thread; busiest at {busiest['emu_cores']:.2f} cores ({busiest['kind']})"
         + ("  <- the emulator is the limit there" if busiest["emu_cores"] >= 0.85 else "")
     )
     if floor and FLOOR in rows:
