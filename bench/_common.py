@@ -179,6 +179,7 @@ class RawChat:
             cookie=f"HTTP_AUTHORIZATION=Token {emu.token}",
             origin="https://character.ai",
             timeout=30,
+            skip_utf8_validation=True,  # decoding the frame to str validates it anyway
         )
 
     def create_chat(self, character_id: str) -> str:

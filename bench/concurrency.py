@@ -181,17 +181,16 @@ def print_table(n: int, rows: Dict[str, Dict[str, Any]], messages: int, rounds: 
                 verdicts.append(f"{kind} @{n}: {row['wrong']} replies to the wrong caller")
     emu_ms = statistics.median(r["emu_ms"] for r in rows.values())
     busiest = max(rows.values(), key=lambda r: r["emu_cores"])
+    ceiling = f"ceiling ~{1000 / emu_ms:.0f} messages/s" if emu_ms else "run too short to tell"
     print(
-        f"emulator: {emu_ms:.2f} ms CPU per message -> ceiling "
-        # a tiny run can measure 0 ms of emulator CPU (the clock's resolution)
-        + (f"~{1000 / emu_ms:.0f} messages/s " if emu_ms > 0 else "unmeasured ")
-        + f"on its one thread; busiest at {busiest['emu_cores']:.2f} cores ({busiest['kind']})"
+        f"emulator: {emu_ms:.2f} ms CPU per message -> {ceiling} on its one thread; "
+        f"busiest at {busiest['emu_cores']:.2f} cores ({busiest['kind']})"
         + ("  <- the emulator is the limit there" if busiest["emu_cores"] >= 0.85 else "")
     )
     if floor and FLOOR in rows:
         client_floor = rows[FLOOR]["client_ms"]
         for kind, row in rows.items():
-            if kind.startswith("caiclient"):
+            if kind.startswith("caiclient") and client_floor:
                 ratio = row["client_ms"] / client_floor
                 verdicts.append(
                     f"{kind} @{n}: client CPU {row['client_ms']:.2f} ms/msg = {ratio:.2f}x "

@@ -510,8 +510,10 @@ class Auth:
     def logout(self) -> None:
         """Log this session's token out at the service (``POST /chat/user/logout/``).
 
-        The service invalidates the token; the Session keeps working as a
-        client only for what a guest may do once it is reopened without one.
+        The service deletes the token (dj-rest-auth's logout): every later
+        call with it, from this Session or anywhere else, gets
+        :class:`~caiclient.errors.AuthenticationError`. Log in again for a
+        new one.
         """
         self.session.require_account("logout")
         self.session.http.request(
@@ -571,6 +573,6 @@ def login(
             profile=profile,
             target=target_of(session.endpoints),
             email=email,
-            username=getattr(me, "username", None),
+            username=me.username if me is not None else None,
         )
     return session

@@ -8,7 +8,9 @@ One JSON file per user, in the platform's config directory:
 * Windows: ``%APPDATA%\\caiclient\\credentials.json``.
 
 ``CAI_CONFIG`` names another file. The file is created with mode 0600 (its
-directory 0700) and replaced atomically on every change; a file that is not
+directory 0700) and replaced atomically on every change (a new file renamed
+over the old one, under an advisory lock on ``credentials.json.lock`` so two
+``caiclient login`` runs do not lose each other's change); a file that is not
 valid raises :class:`CredentialsError` and is never overwritten.
 
 Each *profile* (``default`` unless ``--profile NAME`` / ``CAI_PROFILE``)

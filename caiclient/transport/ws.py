@@ -561,6 +561,7 @@ class WebSocketTransport:
         closed = self._closed
         self._init_state()
         self._closed = closed
+        self.connections_opened = 0  # counts this process's sockets
 
     # ------------------------------------------------------------ connecting
 
