@@ -90,7 +90,7 @@ def test_dm_chat(emu: Emulator, fresh_character: str) -> None:
     assert emu.state.chat(chat_id)["name"] == "Renamed by CAINode"
     copied = out["copy"]["new_chat_id"]
     assert _text(emu.state.turns(copied)[0]) == "edited by CAINode"
-    assert out["tts"]["replayUrl"].startswith(emu.url)
+    assert out["tts"]["replayUrl"].startswith(emu.url) and out["tts"]["replayUrl"].endswith(".mp3")
     replay = emu.log.http("/neo/multimodal/api/v1/memo/replay")[0]["json"]
     assert replay["voiceId"] == VOICE and replay["voiceQuery"] == ""
 

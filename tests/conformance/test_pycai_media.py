@@ -82,6 +82,8 @@ def test_tts(cai: Driver, emu: Emulator, character_id: str) -> None:
     assert url.startswith(emu.url)  # the emulator hands back its own replay URL
     audio = cai.run(cai.client.utils.generate_speech(*args))
     assert isinstance(audio, bytes) and len(audio) > 100
+    # An MP3 file, as the service's replayUrl is (the client's README saves it as .mp3).
+    assert audio.startswith(b"ID3") or audio[:2] in (b"\xff\xfb", b"\xff\xf3")
     replay = [e for e in emu.log.http("/neo/multimodal/api/v1/memo/replay")][-1]
     assert replay["json"] == {
         "candidateId": cand.candidate_id,
