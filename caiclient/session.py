@@ -385,25 +385,27 @@ class Session:
             if self._closed:
                 raise errors.CaiError("the session is closed")
             if self._ws is None:
-                connect_t, read_t = (
-                    self.timeout
-                    if isinstance(self.timeout, tuple)
-                    else (self.timeout, self.timeout)
-                )
                 self._ws = WebSocketTransport(
-                    self.endpoints.ws,
-                    self._credentials,
-                    origin=self.endpoints.web,
-                    connect_timeout=float(connect_t),
-                    frame_timeout=float(read_t),
-                    headers=self.http.extra_headers,
-                    connect=self._ws_connect,
-                    # Weakly: the reader thread must not keep an unclosed Session alive.
-                    cookies=_weakly(self._site_cookies, {}),
-                    token_check=_weakly(self._token_accepted, None),
-                    max_message_size=self.http.max_response_size,
+                    self.endpoints.ws, self._credentials, **self._ws_options()
                 )
             return self._ws
+
+    def _ws_options(self) -> Dict[str, Any]:
+        """How both websockets (chat and group chat) are built, but for their URL."""
+        connect_t, read_t = (
+            self.timeout if isinstance(self.timeout, tuple) else (self.timeout, self.timeout)
+        )
+        return {
+            "origin": self.endpoints.web,
+            "connect_timeout": float(connect_t),
+            "frame_timeout": float(read_t),
+            "headers": self.http.extra_headers,
+            "connect": self._ws_connect,
+            # Weakly: the reader thread must not keep an unclosed Session alive.
+            "cookies": _weakly(self._site_cookies, {}),
+            "token_check": _weakly(self._token_accepted, None),
+            "max_message_size": self.http.max_response_size,
+        }
 
     @property
     def max_response_size(self) -> int:
@@ -471,7 +473,9 @@ class Session:
             if self._closed:
                 raise errors.CaiError("the session is closed")
             if self._room_ws is None:
-                self._room_ws = RoomSocketTransport.for_session(self, self._ws_connect)
+                self._room_ws = RoomSocketTransport(
+                    self.endpoints.rooms_ws, self._credentials, **self._ws_options()
+                )
             return self._room_ws
 
     # ------------------------------------------------------------ low level

@@ -91,7 +91,7 @@ def test_waiting_replies_hold_no_thread(cai_emulator: Any) -> None:
     async def body(c: Client) -> None:
         chats = [(await c.chats.create(cid))[0].chat_id for _ in range(4)]
         before = _sends(emu)
-        emu.faults.latency(0.15)
+        emu.faults.latency(0.25)
         try:
             tasks = [
                 asyncio.ensure_future(c.chats.send(cid, chat, f"slow {i}"))

@@ -295,7 +295,7 @@ def test_socket_that_keeps_dropping_gives_connection_lost(
     endpoints = caiclient.Endpoints.for_emulator(cai_emulator.url)
     # Resends are limited by the reply deadline (issue 10), not by a count.
     with caiclient.Session(
-        cai_emulator.token, endpoints=endpoints, timeout=(5, 5), reply_timeout=4.0
+        cai_emulator.token, endpoints=endpoints, timeout=(5, 5), reply_timeout=6.0
     ) as s:
         chat, _ = s.chats.create(cid)
         cai_emulator.faults.drop_on_receive(1000)

@@ -163,6 +163,7 @@ def test_chat_every_slash_command(run: Callable[..., Result], cai_emulator: Emul
     assert regen["primary_candidate_id"] != reply["primary_candidate_id"]
     assert "(Take 2.)" in texts([regen])[0]
     assert f"Ada: {texts([regen])[0]}\n" in out
+    assert f"Ada: {texts([regen])[0]}\n(candidate 2)\n" in out
 
     # /edit: the primary candidate's text replaced
     after_edit = snaps[3][0]
@@ -175,8 +176,9 @@ def test_chat_every_slash_command(run: Callable[..., Result], cai_emulator: Emul
     assert snaps[5][0]["is_pinned"] is False
     assert "(pinned the last reply)" in out and "(unpinned the last reply)" in out
 
-    # /history 2: oldest first
-    assert "Alice: Hello Ada\nAda: A better answer.\n" in out
+    # /history 2: oldest first, each line with the end of the turn's id
+    ids = [t["turn_key"]["turn_id"][-8:] for t in snaps[6][:2]]
+    assert f"{ids[1]}  Alice: Hello Ada\n{ids[0]}  Ada: A better answer.\n" in out
 
     # /chats lists the current chat, starred
     assert re.search(rf"^\* {SEED_CHAT} .*Seeded chat with Ada$", out, re.M)

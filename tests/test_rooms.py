@@ -508,3 +508,57 @@ def test_a_member_who_left_hears_nothing_more(
         alice.rooms.remove_character(room.room_id, c)
     with pytest.raises(errors.GenerationError, match="no characters"):
         alice.rooms.reply(room.room_id)
+
+
+def test_many_threads_share_one_room_socket(
+    alice: caiclient.Session, cai_emulator: Any, room: Room, chars: List[str]
+) -> None:
+    texts = [f"message {t}-{i}" for t in range(6) for i in range(3)]
+    answers: List[Turn] = []
+    failures: List[BaseException] = []
+
+    def worker(t: int) -> None:
+        try:
+            for i in range(3):
+                alice.rooms.send(room.room_id, f"message {t}-{i}")
+            answers.append(alice.rooms.reply(room.room_id, chars[t % 2]))
+        except BaseException as exc:  # pragma: no cover - reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(t,)) for t in range(6)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(30)
+    assert not failures and len(answers) == 6
+    stored = _stored(cai_emulator, room.room_id)
+    humans = sorted(t["candidates"][0]["raw_content"] for t in stored if t["author"]["is_human"])
+    assert humans == sorted(texts)  # each exactly once
+    assert all(a.is_final for a in answers) and len({a.turn_id for a in answers}) == 6
+    assert alice.room_ws.connections_opened == 1
+
+
+def test_a_reply_lost_before_it_started_is_a_typed_error(
+    alice: caiclient.Session, cai_emulator: Any, room: Room, chars: List[str]
+) -> None:
+    alice.rooms.send(room.room_id, "Anyone?")
+    cai_emulator.faults.drop_on_receive()  # the service never gets the request
+    with pytest.raises(errors.ConnectionLost) as info:
+        alice.rooms.reply(room.room_id, chars[0])
+    assert info.value.message_delivered is None and info.value.partial is None
+    assert [t["author"]["is_human"] for t in _stored(cai_emulator, room.room_id)][-1] is True
+    assert alice.rooms.reply(room.room_id, chars[0]).is_final  # the next one reconnects
+
+
+def test_the_room_socket_handshake_is_the_chat_sockets(
+    alice: caiclient.Session, cai_emulator: Any, room: Room
+) -> None:
+    alice.rooms.send(room.room_id, "hi")
+    alice.chats.create(str(cai_emulator.character_ids[0]), greeting=False)
+    shakes = {
+        e["path"]: e["headers"] for e in cai_emulator.log.entries() if e["kind"] == "ws_connect"
+    }
+    chat, group = shakes["/neo/ws/"], shakes["/neo/connection/websocket"]
+    for name in ("cookie", "user-agent", "origin"):
+        assert group.get(name) == chat.get(name), name
+    assert "HTTP_AUTHORIZATION" in group["cookie"]

@@ -191,6 +191,10 @@ def build_headers(
         headers["authorization"] = Secret(f"Token {credentials.token}")
     if extra:
         headers.update(extra)
+        for name in ("Cookie", "cookie"):  # e.g. the web-next-auth cookie: hidden in reprs
+            value = headers.get(name)
+            if isinstance(value, str) and not isinstance(value, Secret):
+                headers[name] = Secret(value)
     return headers
 
 

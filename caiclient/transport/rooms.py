@@ -30,20 +30,17 @@ import logging
 import queue
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Mapping, Optional, Set
+import weakref
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Set
 
 from caiclient import errors
 from caiclient.transport.ws import (
-    Connect,
     Disconnected,
     PendingRequest,
     WebSocketTransport,
     _Closed,
     _Connection,
 )
-
-if TYPE_CHECKING:  # pragma: no cover
-    from caiclient.session import Session
 
 __all__ = ["RPC_METHOD", "RoomSocketTransport", "Subscription", "room_channel", "split_frames"]
 
@@ -170,22 +167,8 @@ class RoomSocketTransport(WebSocketTransport):
         self._channels: Set[str] = set()  # channels the current connection is subscribed to
         self._wanted: Set[str] = set()  # channels to (re)subscribe on every connection
         self._aliases: Dict[str, List[str]] = {}  # request_id -> Centrifugo ids routed to it
+        self._lost: weakref.WeakSet[_Connection] = weakref.WeakSet()  # losses reported
         self.pings_answered = 0
-
-    @classmethod
-    def for_session(cls, session: Session, connect: Optional[Connect]) -> RoomSocketTransport:
-        """The transport a Session uses (its endpoints, credentials, timeouts, headers)."""
-        t = session.timeout
-        connect_t, read_t = t if isinstance(t, tuple) else (t, t)
-        return cls(
-            session.endpoints.rooms_ws,
-            session.credentials,
-            origin=session.endpoints.web,
-            connect_timeout=float(connect_t),
-            frame_timeout=float(read_t),
-            headers=session.http.extra_headers,
-            connect=connect,
-        )
 
     # ------------------------------------------------------------ connecting
 
@@ -441,6 +424,9 @@ class RoomSocketTransport(WebSocketTransport):
 
     def _connection_lost(self, conn: _Connection, reason: str) -> None:
         with self._lock:
+            if conn in self._lost:
+                return  # reported already (the reader and disconnect() both report)
+            self._lost.add(conn)
             if self._ready is conn:
                 self._ready = None
                 self._channels = set()

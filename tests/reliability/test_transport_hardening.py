@@ -704,3 +704,17 @@ def test_no_error_type_shows_the_token_in_a_traceback_with_locals(
         text = _rendered_with_locals(exc)
         assert token not in text, type(exc).__name__
         assert exc.__cause__ is None or token not in _rendered_with_locals(exc.__cause__)
+
+
+def test_secret_header_values_are_hidden_in_reprs() -> None:
+    from caiclient.transport.http import build_headers
+
+    ep = caiclient.Endpoints()
+    h = build_headers(
+        ep.plus + "/chat/user/",
+        ep,
+        Credentials(token=TOKEN),
+        extra={"Cookie": "web-next-auth=s3cr3t-cookie-value"},
+    )
+    assert h["authorization"] == f"Token {TOKEN}" and "s3cr3t" in h["Cookie"]
+    assert TOKEN not in repr(h) and "s3cr3t" not in repr(h) and TOKEN not in str(h)
