@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 import requests
 
 from caiclient import errors
+from caiclient.transport import _fork
 from caiclient.transport.http import USER_AGENT
 from caiclient.transport.ws import handshake_error
 
@@ -308,6 +309,14 @@ class Impersonation:
         self._session = cc.requests.Session(impersonate=self.target)
         self.http = ImpersonatingHTTP(self._session, cc)
         """The requests-compatible HTTP session (for ``HTTPTransport(http=...)``)."""
+        _fork.register(self)
+
+    def _after_fork(self) -> None:
+        """In a forked child: fresh curl handles (the parent's stay its own), same cookie jar."""
+        self._session = self._cc.requests.Session(
+            impersonate=self.target, cookies=self.http.cookies
+        )
+        self.http._session = self._session
 
     def connect(self, url: str, headers: Mapping[str, str], timeout: float) -> CurlWebSocket:
         """Open a websocket as the browser would (a ``Connect`` function).

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import os
 import threading
 from typing import Iterator
 
@@ -206,3 +207,25 @@ def test_the_room_socket_impersonates_too(imp_session: Session, cai_emulator: Em
     assert room_shakes, shakes
     h = room_shakes[0]["headers"]
     assert "sec-ch-ua" in h and h["user-agent"] != USER_AGENT
+
+
+def test_a_forked_child_gets_its_own_curl_handles(imp_session: Session, cai_emulator: Emulator) -> None:
+    assert imp_session.account.me().username == "alice"  # the parent's handles are in use
+    parent_curl = imp_session._impersonation._session  # type: ignore[union-attr]
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report, then leave at once
+        try:
+            child = imp_session._impersonation._session  # type: ignore[union-attr]
+            ok = child is not parent_curl and imp_session.account.me().username == "alice"
+            os.write(write, b"ok" if ok else b"no")
+        finally:
+            os._exit(0)
+    os.close(write)
+    try:
+        answer = os.read(read, 2)
+    finally:
+        os.close(read)
+        os.waitpid(pid, 0)
+    assert answer == b"ok"
+    assert imp_session.account.me().username == "alice"  # the parent still works
