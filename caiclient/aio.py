@@ -658,6 +658,7 @@ class Client:
         headers: Optional[Mapping[str, str]] = None,
         reply_timeout: float = 180.0,
         ws_connect: Optional[Connect] = None,
+        impersonate: Optional[str] = None,
         max_workers: int = DEFAULT_MAX_WORKERS,
     ) -> None:
         session = Session(
@@ -671,6 +672,7 @@ class Client:
             headers=headers,
             reply_timeout=reply_timeout,
             ws_connect=ws_connect,
+            impersonate=impersonate,
         )
         self._adopt(session, max_workers)
 
@@ -774,6 +776,11 @@ class Client:
     def endpoints(self) -> Endpoints:
         """Where the service lives."""
         return self.session.endpoints
+
+    @property
+    def impersonate(self) -> Optional[str]:
+        """The browser the session impersonates, or ``None`` (see :class:`caiclient.Session`)."""
+        return self.session.impersonate
 
     @property
     def credentials(self) -> Credentials:

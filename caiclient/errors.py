@@ -8,6 +8,7 @@ Every exception the library raises derives from :class:`CaiError`; no
     CaiError
     ├── ValidationError (also a ValueError)   bad input, caught before sending
     ├── AuthRequiredError                     a guest session called an account-only method
+    ├── ExtraNotInstalled (an ImportError)    an optional feature's extra is missing
     ├── ParseError                            a response we could not understand
     │   └── ResponseTooLarge                  a body or frame beyond the configured limit
     ├── TransportError
@@ -51,6 +52,7 @@ __all__ = [
     "Conflict",
     "ConnectionLost",
     "ContentFiltered",
+    "ExtraNotInstalled",
     "GenerationError",
     "HandshakeRefused",
     "NetworkError",
@@ -96,6 +98,21 @@ class AuthRequiredError(CaiError):
     Raised before anything is sent. Create the session with a token
     (``Session(token=...)`` or ``Session.from_env()``).
     """
+
+
+class ExtraNotInstalled(CaiError, ImportError):
+    """An optional feature needs a package that is not installed.
+
+    ``extra`` is the caiclient extra that brings it; ``install`` the command
+    that installs it (also in the message).
+    """
+
+    def __init__(self, feature: str, extra: str, package: str) -> None:
+        self.extra = extra
+        self.install = f'pip install "caiclient[{extra}]"'
+        super().__init__(
+            f"{feature} needs {package}, which is not installed: {self.install}"
+        )
 
 
 class ParseError(CaiError):
@@ -284,8 +301,8 @@ class BlockedError(APIError):
     """The service's bot protection answered with an HTML page instead of JSON.
 
     This is a Cloudflare challenge, an "access denied" page or a waiting
-    room. Slowing down sometimes helps; otherwise pass a browser-impersonating
-    HTTP session (``Session(http=curl_cffi.requests.Session(impersonate="chrome"))``).
+    room. Slowing down sometimes helps; otherwise impersonate a browser
+    (``Session(impersonate="chrome")``, the ``impersonate`` extra).
     ``kind`` is ``"challenge"``, ``"access_denied"``, ``"waiting_room"`` or ``"html"``.
     """
 

@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from caiclient.resources.rooms import Rooms
     from caiclient.resources.users import Users
     from caiclient.resources.voices import Voices
+    from caiclient.transport.impersonate import Impersonation
     from caiclient.transport.rooms import RoomSocketTransport
     from caiclient.transport.ws import Connect, WebSocketTransport
 
@@ -112,6 +113,14 @@ class Session:
         ws_connect: how to open the chat websocket (a function
             ``(url, headers, timeout) -> connection``; default:
             ``websocket-client``). A seam for tests and proxies.
+        impersonate: a browser to impersonate (``"chrome"``, ``"firefox"``,
+            ``"safari"``, ``"edge"`` or a versioned name such as
+            ``"chrome136"``): HTTP *and* the websockets then go through
+            curl_cffi with that browser's TLS fingerprint and headers, which
+            gets through where the service refuses plain clients' websocket
+            handshakes. Needs the ``impersonate`` extra
+            (``pip install "caiclient[impersonate]"``); cannot be combined
+            with ``http`` or ``ws_connect``.
 
     Before each websocket handshake (the first and every reconnect) the
     Session fetches the website once, as the site's own page would, and sends
@@ -137,6 +146,7 @@ class Session:
         headers: Optional[Mapping[str, str]] = None,
         reply_timeout: float = 180.0,
         ws_connect: Optional[Connect] = None,
+        impersonate: Optional[str] = None,
     ) -> None:
         # Every setting but the secrets, for with_token() (first line: locals() are the arguments).
         self._options = {k: v for k, v in locals().items() if k not in _SECRETS}
@@ -160,6 +170,18 @@ class Session:
                 raise errors.ValidationError(
                     "headers must not contain line breaks or control characters", field="headers"
                 )
+        self._impersonation: Optional[Impersonation] = None
+        if impersonate is not None:
+            if http is not None or ws_connect is not None:
+                raise errors.ValidationError(
+                    "impersonate= brings its own HTTP session and websocket: "
+                    "pass either impersonate= or http=/ws_connect=, not both",
+                    field="impersonate",
+                )
+            from caiclient.transport.impersonate import Impersonation
+
+            self._impersonation = Impersonation(impersonate)
+            http, ws_connect = self._impersonation.http, self._impersonation.connect
         self._credentials = Credentials(
             token=_clean_token(token, "token"),
             web_next_auth=_clean_cookie(web_next_auth, "web_next_auth"),
@@ -179,6 +201,8 @@ class Session:
         self._account_id: Optional[str] = None
         self._ws: Optional[WebSocketTransport] = None
         self._room_ws: Optional[RoomSocketTransport] = None
+        # How every socket of the session opens (chat, rooms): the impersonating
+        # connect when impersonate= is given.
         self._ws_connect = ws_connect
         self._closed = False
         _fork.register(self)
@@ -244,6 +268,11 @@ class Session:
     def is_authenticated(self) -> bool:
         """True when the session has a token."""
         return self._credentials.token is not None
+
+    @property
+    def impersonate(self) -> Optional[str]:
+        """The browser this session impersonates (``Session(impersonate=...)``), or ``None``."""
+        return self._impersonation.target if self._impersonation is not None else None
 
     @property
     def credentials(self) -> Credentials:
@@ -558,6 +587,8 @@ class Session:
             if transport is not None:
                 transport.close(wait=wait)
         self.http.close()
+        if self._impersonation is not None:
+            self._impersonation.close()
 
     def __enter__(self: S) -> S:
         return self

@@ -10,6 +10,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.abspath(".."))
+sys.path.insert(0, os.path.abspath("_ext"))
 
 import caiclient
 
@@ -23,6 +24,7 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
     "sphinx.ext.viewcode",
+    "executed",  # docs/_ext/executed.py: cells run at build time (the Notebooks page)
 ]
 
 # One docstring style: Google ("Args:", "Attributes:", "Returns:").

@@ -15,6 +15,7 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional
 
 import attrs
 
+from caiclient._display import Speech, TurnList
 from caiclient.models._base import Model, model, parse, parse_list, parse_timestamp, wire
 
 __all__ = [
@@ -143,6 +144,13 @@ class Character(Model):
 
     List items carry fewer fields; the others keep their defaults.
     """
+
+    def _repr_html_(self) -> str:
+        """Jupyter: a card with avatar, name, title and counts (see ``caiclient._display``)."""
+        from caiclient._display import character_html
+
+        return character_html(self)
+
 
     character_id: str = wire("external_id", "character_id")
     name: str = wire("participant__name", "name", "character_name", default="")
@@ -274,6 +282,13 @@ class Turn(Model):
     candidates in the order the service lists them.
     """
 
+    def _repr_html_(self) -> str:
+        """Jupyter: a chat bubble (see ``caiclient._display``)."""
+        from caiclient._display import turn_html
+
+        return turn_html(self)
+
+
     chat_id: str = wire("turn_key.chat_id")
     turn_id: str = wire("turn_key.turn_id")
     create_time: Optional[datetime] = wire("create_time", default=None)
@@ -330,6 +345,13 @@ def _page_finish(kwargs: Dict[str, Any], _data: Mapping[str, Any]) -> Dict[str, 
 @model
 class TurnPage(Model):
     """One page of a chat's turns (newest first) and the token of the next page."""
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the turns as chat bubbles, oldest first (see ``caiclient._display``)."""
+        from caiclient._display import turns_html
+
+        return turns_html(self.turns[::-1])
+
 
     turns: List[Turn] = wire("turns", factory=list)
     next_token: Optional[str] = wire("meta.next_token", default=None)
@@ -415,6 +437,13 @@ class Annotation(Model):
 class Voice(Model):
     """A voice usable for text-to-speech."""
 
+    def _repr_html_(self) -> str:
+        """Jupyter: the voice's name, description and preview (see ``caiclient._display``)."""
+        from caiclient._display import voice_html
+
+        return voice_html(self)
+
+
     voice_id: str = wire("id", "voice_id")
     name: str = wire("name", default="")
     description: str = wire("description", default="")
@@ -495,3 +524,4 @@ class Room(Model):
 
 
 __all__ += ["Room", "RoomCharacter", "RoomMember", "RoomSettings"]
+__all__ += ["Speech", "TurnList"]

@@ -128,24 +128,36 @@ class Model:
 
     def __repr__(self) -> str:
         """Only the fields that differ from their defaults; long text is shortened."""
-        parts = []
-        for f in attrs.fields(type(self)):  # type: ignore[arg-type]
-            if f.name == "raw":
-                continue
-            value = getattr(self, f.name)
-            default: Any = f.default
-            if default is not _NOTHING:
-                if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
-                    default = default.factory()
-                if value == default:
-                    continue
-            parts.append(f"{f.name}={_short_repr(value)}")
+        parts = [f"{name}={_short_repr(value)}" for name, value in shown_fields(self)]
         return f"{type(self).__name__}({', '.join(parts)})"
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        """IPython: the same fields as ``repr``, one per line (see ``caiclient._display``)."""
+        from caiclient._display import pretty
+
+        pretty(self, p, cycle)
 
     @classmethod
     def from_dict(cls: Type[M], data: Any) -> M:
         """Parse a JSON object (a dict) into this model; see :func:`parse`."""
         return parse(cls, data)
+
+
+def shown_fields(obj: Model) -> List[Tuple[str, Any]]:
+    """The fields a repr shows: every one but ``raw`` whose value differs from its default."""
+    shown = []
+    for f in attrs.fields(type(obj)):  # type: ignore[arg-type]
+        if f.name == "raw":
+            continue
+        value = getattr(obj, f.name)
+        default: Any = f.default
+        if default is not _NOTHING:
+            if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+                default = default.factory()
+            if value == default:
+                continue
+        shown.append((f.name, value))
+    return shown
 
 
 def _short_repr(value: Any, limit: int = 60) -> str:

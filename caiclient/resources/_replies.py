@@ -831,6 +831,15 @@ class ReplyStream(Iterator[Turn]):
         """True once the reply was abandoned (:meth:`close`)."""
         return self._closed
 
+    def display(self) -> Turn:
+        """In a notebook: show the reply in one output, updated in place; return the final turn.
+
+        Outside IPython it prints the text as it arrives (see ``caiclient._display``).
+        """
+        from caiclient._display import display_stream
+
+        return display_stream(self)
+
     @property
     def done(self) -> bool:
         """True once the complete reply was received."""

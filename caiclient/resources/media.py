@@ -7,6 +7,7 @@ from typing import List
 
 from caiclient import _validate as v
 from caiclient import errors
+from caiclient._display import Speech
 from caiclient.models import Avatar
 from caiclient.resources._base import Resource
 from caiclient.resources._files import Source, read_source
@@ -127,8 +128,9 @@ class Media(Resource):
         """A message (one candidate of a turn) read aloud by a voice, as audio bytes.
 
         The audio is downloaded from the URL the service returns, without
-        the token.
+        the token. The result is :class:`bytes` that a notebook shows as a
+        player (:class:`~caiclient.models.Speech`).
         """
-        return self._session.http.download(
-            self.speech_url(chat_id, turn_id, candidate_id, voice_id)
+        return Speech(
+            self._session.http.download(self.speech_url(chat_id, turn_id, candidate_id, voice_id))
         )

@@ -265,8 +265,8 @@ _BLOCK_HINTS = {
     "html": "the service answered with an HTML page instead of JSON",
 }
 _BLOCK_ADVICE = (
-    "; slow down, or pass a browser-impersonating HTTP session "
-    "(Session(http=curl_cffi.requests.Session(impersonate='chrome')))"
+    "; slow down, or impersonate a browser "
+    "(Session(impersonate='chrome'): the 'impersonate' extra, curl_cffi)"
 )
 
 
@@ -542,7 +542,9 @@ class HTTPTransport:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._sessions: List[requests.Session] = []
-        self.cookies = getattr(http, "cookies", None) or requests.cookies.RequestsCookieJar()
+        # A user-supplied session's own jar, even while empty (an empty jar is falsy).
+        jar = getattr(http, "cookies", None)
+        self.cookies = jar if jar is not None else requests.cookies.RequestsCookieJar()
         self._closed = False
         self._watchdog = _Watchdog()
         # The environment, read once (trust_env is off on our sessions).

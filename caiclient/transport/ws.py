@@ -58,6 +58,7 @@ __all__ = [
     "PendingRequest",
     "WSConnection",
     "WebSocketTransport",
+    "handshake_error",
     "new_id",
 ]
 
@@ -112,6 +113,22 @@ class _Closed:
 
     def __init__(self, reason: str) -> None:
         self.reason = reason
+
+
+def handshake_error(status: Optional[int], path: str = "/ws/") -> errors.CaiError:
+    """The error for a websocket handshake the server answered with ``status``.
+
+    One mapping for every way of connecting (:class:`WebSocketClientConnector`
+    here, the browser-impersonating stack of :mod:`caiclient.transport.impersonate`).
+    """
+    if status in (401, 403):
+        return errors.AuthenticationError(
+            "the service refused the websocket handshake",
+            status=status,
+            method="GET",
+            path=path,
+        )
+    return errors.NetworkError(f"websocket handshake failed (HTTP {status})")
 
 
 class FrameTooLarge(Exception):
@@ -249,16 +266,7 @@ class WebSocketClientConnector:
                     "redirects are never followed, so the token cannot go elsewhere"
                 )
         except websocket.WebSocketBadStatusException as exc:
-            status = getattr(exc, "status_code", None)
-            if status in (401, 403):
-                failure = errors.AuthenticationError(
-                    "the service refused the websocket handshake",
-                    status=status,
-                    method="GET",
-                    path=_path_of(url),
-                )
-            else:
-                failure = errors.NetworkError(f"websocket handshake failed (HTTP {status})")
+            failure = handshake_error(getattr(exc, "status_code", None), _path_of(url))
         except Exception as exc:
             if getattr(ws, "cai_aborted", False):
                 failure = errors.Timeout("the chat websocket handshake did not complete in time")

@@ -1,4 +1,5 @@
-// Drives CAINode 1.2.2's group-chat calls; prints one JSON object with what it got.
+// Drives CAINode 1.2.2's group-chat calls; prints one JSON object with what it got
+// (run by tests/conformance/test_cainode_rooms.py through to_emulator.mjs).
 import { CAINode } from "cainode";
 
 const [c1, c2, c3] = process.env.CAI_CHARACTERS.split(",");
