@@ -183,6 +183,7 @@ def test_bash_completion_really_completes(tmp_path: Path) -> None:
     ]
     assert _bash_complete(["caiclient", "-v", "tts", "--la"], tmp_path) == ["--last"]
     assert _bash_complete(["caiclient", "completion", "z"], tmp_path) == ["zsh"]
+    assert _bash_complete(["caiclient", "emulator", "--se"], tmp_path) == ["--seed"]
     (tmp_path / "notes.md").write_text("x", encoding="utf-8")
     assert "notes.md" in _bash_complete(["caiclient", "export", "c", "-o", "no"], tmp_path)
 

@@ -104,3 +104,37 @@ def test_the_repr_check_catches_an_old_repr(tmp_path: Path) -> None:
     page.write_text("    <caiclient.Session token=abc>\n    Character(id='x')\n", encoding="utf-8")
     with pytest.raises(AssertionError):
         test_no_page_shows_a_repr_the_library_no_longer_prints(page)
+
+
+# -- tools/docs_check.py's page checks (the browser part needs Chromium; these need none) ---
+
+
+def _docs_check() -> Any:
+    path = DOCS.parent / "tools" / "docs_check.py"
+    spec = importlib.util.spec_from_file_location("docs_check", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _table(rows: List[List[str]]) -> str:
+    cells = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
+    return f"<html><body><table>{cells}</table></body></html>"
+
+
+def test_docs_check_finds_a_split_guest_table_and_error_boxes() -> None:
+    check = _docs_check().check_page
+    good = [
+        ["works as a guest", "needs a token"],
+        ["characters.get, search", "chats.* (create)"],
+        ["users.get", "users.follow"],
+        ["voices.get", "voices.mine"],
+        ["ping()", "media.*"],
+    ]
+    assert check("quickstart.html", _table(good)) == []
+    split = [*good[:2], ["search_creators, featured,", "history, ...), account.*,"], *good[2:]]
+    assert check("quickstart.html", _table(split))  # one item over two rows
+    boxed = '<div class="system-message">ERROR</div>'
+    assert check("api.html", boxed) == ["api.html: a docutils error box is shown"]
+    assert len(check("notebooks.html", "<p>no output</p>")) == 4

@@ -62,6 +62,14 @@ def _options(parser: argparse.ArgumentParser) -> List[Option]:
     return out
 
 
+def _emulator_parser() -> Optional[argparse.ArgumentParser]:
+    try:
+        from caiclient.emulator.cli import build_parser
+    except ImportError:  # an install without the emulator extra
+        return None
+    return build_parser("caiclient emulator")
+
+
 def spec(parser: argparse.ArgumentParser) -> List[CommandSpec]:
     """The parser's commands, and (named ``""``) the options before a command."""
     specs = [CommandSpec("", "", _options(parser))]
@@ -69,6 +77,8 @@ def spec(parser: argparse.ArgumentParser) -> List[CommandSpec]:
         if isinstance(action, argparse._SubParsersAction):
             helps = {a.dest: str(a.help or "") for a in action._choices_actions}
             for name, sub in action.choices.items():
+                if name == "emulator":  # it parses its own options: complete those
+                    sub = _emulator_parser() or sub
                 words = [
                     str(c)
                     for a in sub._actions

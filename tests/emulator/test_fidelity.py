@@ -145,3 +145,14 @@ def test_request_log_default_bound(emu):
 def test_raw_requests_without_auth_on_a_slashless_route(emu):
     r = requests.get(emu.url + f"/neo/turns/{SEED_CHAT}", timeout=5)
     assert r.status_code == 401 and r.json()["command"] == "neo_error"
+
+
+def test_a_custom_request_log_given_before_start():
+    from caiclient.emulator import Emulator
+
+    emu = Emulator()
+    emu.log = RequestLog(maxlen=2, max_body=5)
+    with emu:
+        for _ in range(3):
+            requests.get(emu.url + "/neo/ping", timeout=5)
+        assert len(emu.log) == 2 and emu.log.dropped == 1

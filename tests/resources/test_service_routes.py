@@ -236,3 +236,32 @@ def test_avatar_url_of_an_emulator_session_points_at_its_cdn(
     bare = Character.from_dict({"external_id": "x", "avatar_file_name": "a.webp"})
     assert bare.avatar is not None and bare.avatar.url().startswith("https://characterai.io/")
     assert Avatar(file_name="a.webp") == bare.avatar  # the CDN is not part of equality
+
+
+# ------------------------------------------------------------------ both shapes
+
+
+@pytest.mark.parametrize(
+    "cls,old,new",
+    [
+        ("Chat", {"chat_id": "c", "preview_turns": []}, {"chat_id": "c"}),
+        ("TurnPage", {"turns": [], "meta": {"next_token": None}}, {}),
+        ("Settings", {"outputStylePreferences": {"bannedWords": []}}, {}),
+        ("UserPage", {"users": [], "has_next_page": False}, {}),
+        ("PublicUser", {"username": "u", "characters": []}, {"username": "u"}),
+    ],
+)
+def test_models_read_empty_lists_present_or_omitted(cls: str, old: dict, new: dict) -> None:
+    """Neo omits empty repeated fields (protobuf-style JSON); older answers send []."""
+    from caiclient import models
+
+    model = getattr(models, cls)
+    assert model.from_dict(old) == model.from_dict(new)
+
+
+def test_recent_with_one_character_and_no_chat_is_empty(
+    s: caiclient.Session, cai_emulator: Any
+) -> None:
+    other = cai_emulator.character_ids[-1]
+    assert s.chats.recent(other) == [] and s.chats.latest(other) is None
+    assert s.chats.list(other) == []
