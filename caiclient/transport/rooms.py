@@ -170,6 +170,21 @@ class RoomSocketTransport(WebSocketTransport):
         self._lost: weakref.WeakSet[_Connection] = weakref.WeakSet()  # losses reported
         self.pings_answered = 0
 
+    def _after_fork(self) -> None:
+        """In a forked child: also forget the parent's room handshake and subscriptions.
+
+        The rooms still listened to in the parent are the parent's; a child
+        subscribes to what it listens to itself.
+        """
+        super()._after_fork()
+        self._ready = None
+        self._handshake_lock = threading.Lock()
+        self._subs = {}
+        self._channels = set()
+        self._wanted = set()
+        self._aliases = {}
+        self._lost = weakref.WeakSet()
+
     # ------------------------------------------------------------ connecting
 
     def _next_id(self) -> int:

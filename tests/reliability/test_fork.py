@@ -160,3 +160,36 @@ def test_gunicorn_preload_two_workers(cai_emulator: Any, tmp_path: Path, worker:
             proc.wait(10)
         if proc.stdout:
             proc.stdout.close()
+
+
+def _room_child(session: Any, room_id: str, out: Any) -> None:
+    try:
+        mine = session.rooms.send(room_id, "from the child")
+        out.put({"turn": mine.turn_id, "opened": session.room_ws.connections_opened})
+    except BaseException as exc:  # report, never hang the parent
+        out.put({"error": repr(exc)})
+
+
+def test_a_forked_child_gets_its_own_room_socket(cai_emulator: Any) -> None:
+    emu = cai_emulator
+    ctx = multiprocessing.get_context("fork")
+    with emu_session(emu, reply_timeout=20.0) as s:
+        room = s.rooms.create("fork", list(emu.character_ids[:2]))
+        s.rooms.send(room.room_id, "before the fork")  # the parent's room socket is live
+        assert s.room_ws.connections_opened == 1
+        out = ctx.Queue()
+        proc = ctx.Process(target=_room_child, args=(s, room.room_id, out))
+        # Fork while another thread of the parent is in the middle of a room handshake.
+        assert s.room_ws._handshake_lock.acquire(timeout=5)
+        try:
+            proc.start()
+        finally:
+            s.room_ws._handshake_lock.release()
+        result = out.get(timeout=60)
+        proc.join(30)
+        assert "error" not in result, result
+        assert result["opened"] == 1  # the child's own first socket, its own handshake
+        after = s.rooms.send(room.room_id, "after the fork")  # the parent's socket still works
+        assert s.room_ws.connections_opened == 1
+        texts = [t.text for t in s.rooms.turns(room.room_id)]
+        assert texts.count("from the child") == 1 and after.text in texts
