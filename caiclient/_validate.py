@@ -13,9 +13,21 @@ from urllib.parse import quote
 
 from caiclient.errors import ValidationError
 
-__all__ = ["choice", "id_list", "identifier", "seconds", "segment", "text"]
+__all__ = ["choice", "encodable", "id_list", "identifier", "seconds", "segment", "text"]
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def encodable(value: str, name: str) -> str:
+    """A string UTF-8 can encode (a lone surrogate such as ``"hi \\ud800"`` cannot)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError(
+            f"{name} contains text that cannot be encoded as UTF-8 (a lone surrogate?)",
+            field=name,
+        ) from None
+    return value
 
 
 def identifier(value: Any, name: str) -> str:
@@ -28,7 +40,7 @@ def identifier(value: Any, name: str) -> str:
         )
     if _CONTROL.search(value) or len(value) > 512:
         raise ValidationError(f"{name} is not a valid id", field=name)
-    return value
+    return encodable(value, name)
 
 
 def seconds(value: Any, name: str, *, zero: bool = False) -> float:
@@ -93,7 +105,9 @@ def text(
         else:
             bounds = f"at most {max_len}"
         raise ValidationError(f"{name} must be {bounds} characters long (got {n})", field=name)
-    return value
+    # Checked here, with the other bounds, so a method that reads before it writes
+    # (update = get + post) refuses the text before its first request.
+    return encodable(value, name)
 
 
 def choice(value: Any, name: str, allowed: Sequence[str], *, upper: bool = False) -> str:

@@ -28,6 +28,7 @@ import requests
 import urllib3
 
 from caiclient import errors
+from caiclient._validate import encodable
 from caiclient.endpoints import Endpoints
 from caiclient.transport import _fork
 
@@ -88,13 +89,7 @@ def check_encodable(value: Any, name: str) -> None:
     lists and tuples; used on every body and query before a request goes out.
     """
     if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise errors.ValidationError(
-                f"{name} contains text that cannot be encoded as UTF-8 (a lone surrogate?)",
-                field=name,
-            ) from None
+        encodable(value, name)
     elif isinstance(value, Mapping):
         for k, v in value.items():
             check_encodable(k, name)

@@ -486,12 +486,19 @@ def test_a_lone_surrogate_is_a_validation_error_before_anything_is_sent(
         assert s.ws.connections_opened == opened and s.ws.connected  # the socket survived
         assert s.chats.send(cid, chat.chat_id, "hi").is_final
 
+        persona = s.personas.create("Persona", "a persona")
         http_before = len(emu.log.http())
         for call in (
             lambda: s.personas.create("Name", "hi \ud800"),
             lambda: s.chats.rename(chat.chat_id, "hi \ud800"),
             lambda: s.characters.search("hi \ud800"),
             lambda: s.request("POST", "plus:/chat/user/update/", json={"bio": "\udfff"}),
+            # methods that read before they write refuse the text before the read
+            lambda: s.personas.update(persona.persona_id, name="hi \ud800"),
+            lambda: s.personas.update(persona.persona_id, definition="\udfff"),
+            lambda: s.account.update(bio="hi \ud800"),
+            lambda: s.personas.get("id\ud800"),
+            lambda: s.chats.turns("chat\udfff"),
         ):
             with pytest.raises(errors.ValidationError):
                 call()
