@@ -191,6 +191,28 @@ def test_pushes_without_request_id_reach_the_only_waiting_reply(me: Any) -> None
         assert rpcs[0]["data"]["request_id"].endswith(ROOM.split("-")[4])
 
 
+def test_a_push_for_another_members_request_is_not_taken_for_ours(me: Any) -> None:
+    # Another member edits the same turn while our edit is in flight: the service
+    # pushes their update_turn (their request_id) to everyone in the room. It must
+    # reach listeners, not answer our request, which then gets its own error.
+    def rpc(c: Any) -> List[str]:
+        theirs = {"command": "update_turn", "request_id": "someone-elses-request",
+                  "turn": turn("t1", "their edit", True)}  # fmt: skip
+        mine = {"command": "neo_error", "comment": "candidate not found", "error_code": 404}
+        return [
+            json.dumps({"push": {"channel": room_channel(ROOM), "pub": {"data": theirs}}}),
+            json.dumps({"id": c["id"], "rpc": {"data": mine}}),
+        ]
+
+    sock = FakeSocket(lambda c: centrifugo(c, rpc=rpc))
+    with session_with(sock) as s:
+        listener = s.rooms.listen(ROOM, timeout=5)
+        with pytest.raises(errors.NotFound, match="candidate not found"):
+            s.rooms.edit(ROOM, "t1", "no-such-candidate", "x")
+        assert next(listener).text == "their edit"
+        listener.close()
+
+
 def test_split_frames() -> None:
     assert split_frames('{"a":1}{"b":2}\n{"c":3} ') == [{"a": 1}, {"b": 2}, {"c": 3}]
     assert split_frames("") == []

@@ -419,8 +419,12 @@ class RoomSocketTransport(WebSocketTransport):
             return  # join/leave/subscribe pushes: nothing for us
         rid = data.get("request_id")
         with self._lock:
-            target = self._pending.get(rid) if isinstance(rid, str) and rid else None
-            if target is None and isinstance(channel, str) and channel.startswith("room:"):
+            echoed = isinstance(rid, str) and bool(rid)
+            target = self._pending.get(rid) if echoed else None
+            # Only a push that names no request may go to the one request waiting on
+            # its room: one naming another request (another member's, or one we gave
+            # up on) answers nobody here but the room's listeners.
+            if not echoed and isinstance(channel, str) and channel.startswith("room:"):
                 room = channel[len("room:") :]
                 waiting = [r for r in self._pending.values() if r.chat_id == room and r.sent]
                 target = waiting[0] if len(set(map(id, waiting))) == 1 else None
