@@ -420,7 +420,7 @@ class RoomSocketTransport(WebSocketTransport):
         rid = data.get("request_id")
         with self._lock:
             echoed = isinstance(rid, str) and bool(rid)
-            target = self._pending.get(rid) if echoed else None
+            target = self._pending.get(rid) if isinstance(rid, str) and rid else None
             # Only a push that names no request may go to the one request waiting on
             # its room: one naming another request (another member's, or one we gave
             # up on) answers nobody here but the room's listeners.
