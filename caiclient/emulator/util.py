@@ -10,6 +10,8 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any
 
+from caiclient import _json
+
 __all__ = [
     "cf_ray",
     "char_id",
@@ -55,48 +57,17 @@ def dumps(obj: Any) -> str:
     return json.dumps(obj)
 
 
-MAX_JSON_DEPTH = 512
+MAX_JSON_DEPTH = _json.MAX_DEPTH
 
 
 def loads(data: Any) -> Any:
     """Parse JSON like the service: every failure (too deep nesting too) is a ``ValueError``.
 
-    ``json.loads`` raises ``RecursionError`` on JSON nested ~1,000 deep; a service
-    answers such a body with a 400, so the routes and the websocket loop only ever
-    see ``ValueError`` here. Nesting deeper than ``MAX_JSON_DEPTH`` is refused
-    before parsing.
+    A service answers a body nested too deeply with a 400, so the routes and
+    the websocket loop only ever see ``ValueError`` here (the client's own
+    decoder, :mod:`caiclient._json`, applies the same limit).
     """
     text = data.decode("utf-8", "replace") if isinstance(data, (bytes, bytearray)) else data
     if not isinstance(text, str):
         raise ValueError("JSON must be text")
-    if _depth_exceeds(text, MAX_JSON_DEPTH):
-        raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
-    try:
-        return json.loads(text)
-    except RecursionError:
-        raise ValueError("JSON nested too deep") from None
-
-
-def _depth_exceeds(text: str, limit: int) -> bool:
-    """Whether brackets outside strings nest deeper than ``limit`` (a quick scan)."""
-    if text.count("[") + text.count("{") <= limit:
-        return False
-    depth = 0
-    in_str = esc = False
-    for ch in text:
-        if in_str:
-            if esc:
-                esc = False
-            elif ch == "\\":
-                esc = True
-            elif ch == '"':
-                in_str = False
-        elif ch == '"':
-            in_str = True
-        elif ch in "[{":
-            depth += 1
-            if depth > limit:
-                return True
-        elif ch in "]}":
-            depth -= 1
-    return False
+    return _json.loads(text)

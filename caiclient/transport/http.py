@@ -27,7 +27,7 @@ import attrs
 import requests
 import urllib3
 
-from caiclient import errors
+from caiclient import _json, errors
 from caiclient._validate import encodable
 from caiclient.endpoints import Endpoints
 from caiclient.transport import _fork
@@ -289,10 +289,7 @@ def service_message(body: Any) -> Optional[str]:
 
 
 def _decode_json(content: bytes) -> Any:
-    try:
-        return json.loads(content.decode("utf-8"))
-    except RecursionError:
-        raise ValueError("the JSON is nested too deeply") from None
+    return _json.loads(content.decode("utf-8"))  # too deep: a ValueError like any bad JSON
 
 
 def interpret_response(method: str, url: str, response: Response) -> Any:

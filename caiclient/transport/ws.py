@@ -41,7 +41,7 @@ import time
 import uuid
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Protocol, Set
 
-from caiclient import errors
+from caiclient import _json, errors
 from caiclient.transport import _fork
 from caiclient.transport.http import (
     DEFAULT_HEADERS,
@@ -770,8 +770,8 @@ class WebSocketTransport:
 
     def _route(self, data: Any) -> None:
         try:
-            frame = json.loads(data)
-        except (ValueError, TypeError, RecursionError) as exc:
+            frame = _json.loads(data)
+        except (ValueError, TypeError) as exc:
             self._undecodable(data, type(exc).__name__)
             return
         if not isinstance(frame, dict):
@@ -806,7 +806,7 @@ class WebSocketTransport:
         target.frames.put(
             errors.ParseError(
                 "a websocket frame of the reply is not valid JSON"
-                + (" (nested too deeply)" if why == "RecursionError" else ""),
+                + (" (nested too deeply)" if why == "TooDeep" else ""),
                 body=text[:2000],
             )
         )
