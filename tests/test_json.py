@@ -9,7 +9,7 @@ from caiclient import _json
 
 def test_deeper_than_the_limit_is_too_deep_on_every_version() -> None:
     n = _json.MAX_DEPTH
-    assert _json.loads("[" * n + "]" * n) == _json.loads("[" * n + "]" * n)
+    assert isinstance(_json.loads("[" * n + "]" * n), list)
     for depth in (n + 1, 1000, 100_000):
         with pytest.raises(_json.TooDeep):
             _json.loads("[" * depth + "]" * depth)
