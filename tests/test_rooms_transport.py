@@ -114,9 +114,12 @@ def test_batched_frames_keepalives_and_the_n2_push_shape(me: Any) -> None:
         sock.inbox.put("{}\n" + json.dumps(pub) + "\n" + json.dumps(n2))
         sock.inbox.put("not json at all")
         sock.push({"push": {"channel": room_channel(ROOM), "join": {"info": {}}}})
-        got = [next(listener).text, next(listener).text]
+        # A turn after the junk: once it arrives, the one reader has handled the junk too.
+        sock.push({"push": {"channel": room_channel(ROOM), "pub": {"data": {
+            "command": "add_turn", "turn": turn("t3", "three", True)}}}})  # fmt: skip
+        got = [next(listener).text for _ in range(3)]
         listener.close()
-        assert got == ["one", "two"]
+        assert got == ["one", "two", "three"]
         assert "{}" in sock.sent and s.room_ws.pings_answered == 1
         assert s.room_ws.discarded_frames >= 1  # the text frame, and the reader lived on
         first = json.loads(sock.sent[0])
