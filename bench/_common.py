@@ -141,30 +141,9 @@ def verdict(ratio: float, target: float, higher_is_better: bool = False) -> str:
 # ------------------------------------------------------------------ raw websocket
 
 
-ANNOTATION_KEYS = (
-    "bad_memory",
-    "boring",
-    "ends_chat_early",
-    "funny",
-    "helpful",
-    "inaccurate",
-    "interesting",
-    "long",
-    "not_bad_memory",
-    "not_boring",
-    "not_ends_chat_early",
-    "not_funny",
-    "not_helpful",
-    "not_inaccurate",
-    "not_interesting",
-    "not_long",
-    "not_out_of_character",
-    "not_repetitive",
-    "not_short",
-    "out_of_character",
-    "repetitive",
-    "short",
-)
+# The turn annotations the service's frames carry: one list, in the contenders' script
+# (which runs in other interpreters and imports nothing of ours).
+from _contenders import ANNOTATIONS as ANNOTATION_KEYS  # noqa: E402
 
 
 class RawChat:
