@@ -36,6 +36,7 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Set
 from caiclient import errors
 from caiclient.transport.ws import (
     Disconnected,
+    Inbox,
     PendingRequest,
     WebSocketTransport,
     _Closed,
@@ -106,7 +107,7 @@ class Subscription:
     def __init__(self, transport: RoomSocketTransport, channel: str) -> None:
         self.transport = transport
         self.channel = channel
-        self.items: queue.Queue[Any] = queue.Queue()
+        self.items = Inbox()
         self.closed = False
 
     def get(self, timeout: float) -> Optional[Dict[str, Any]]:

@@ -389,20 +389,19 @@ def test_a_deeply_nested_frame_is_a_parse_error_for_its_request() -> None:
 
 
 def test_invalid_utf8_in_a_text_frame_is_a_typed_error() -> None:
-    import websocket
-
     class FakeWS:
-        frame_buffer = type("FB", (), {"recv_length": lambda self: None, "length": 0})()
-        cont_frame = type("CF", (), {"cont_data": None})()
-        readlock = threading.Lock()
-        sock = None
+        def __init__(self, sock: socket.socket) -> None:
+            self.sock = sock
 
-        def recv_data(self) -> Any:
-            return websocket.ABNF.OPCODE_TEXT, b"{\xff}"
-
-    conn = WebSocketClientConnection(FakeWS())
-    with pytest.raises(errors.ParseError, match="UTF-8"):
-        conn.recv()
+    ours, theirs = socket.socketpair()
+    try:
+        theirs.sendall(b"\x81\x03{\xff}")
+        conn = WebSocketClientConnection(FakeWS(ours))
+        with pytest.raises(errors.ParseError, match="UTF-8"):
+            conn.recv()
+    finally:
+        ours.close()
+        theirs.close()
 
 
 def test_an_error_frame_without_request_id_goes_only_where_it_provably_belongs() -> None:
