@@ -120,7 +120,7 @@ class FrameReader:
                 return _text(payload)
             message = self._frame(opcode, fin, payload)
             if message is not _MORE:
-                return message  # type: ignore[return-value]
+                return message
 
     def _frame(self, opcode: int, fin: int, payload: bytes) -> Any:
         """Any frame but an unfragmented text one: a message, ``None`` or :data:`_MORE`."""
@@ -166,11 +166,11 @@ class FrameReader:
     def _read(self, size: int) -> bytes:
         sock = self._sock
         try:
-            return sock.recv(size)  # type: ignore[no-any-return]
+            return sock.recv(size)
         except ssl.SSLWantReadError:  # TLS wants more bytes before it has a record
             if not select.select([sock], [], [], sock.gettimeout())[0]:
                 raise TimeoutError("timed out reading the websocket") from None
-            return sock.recv(size)  # type: ignore[no-any-return]
+            return sock.recv(size)
 
 
 _MORE = object()
