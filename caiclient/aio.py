@@ -66,6 +66,7 @@ from caiclient.models import Avatar, Turn
 from caiclient.resources import _replies
 from caiclient.resources._replies import ReplyStream
 from caiclient.session import Session
+from caiclient.transport import _inline
 from caiclient.transport.http import DEFAULT_TIMEOUT, Credentials, RetryPolicy, Timeout
 from caiclient.transport.ws import Disconnected
 
@@ -341,7 +342,15 @@ class AsyncReplyStream:
 
     async def _open(self, loop: asyncio.AbstractEventLoop) -> ReplyStream:
         async with self._runner.starts():
-            it = await self._runner.run(_open_reply, loop, self._start)
+            if self._runner.closed:
+                raise errors.ClientClosed("the client is closed")
+            try:
+                # On the loop when nothing has to wait (the socket is open: a few
+                # microseconds); anything that would wait raises before it sends.
+                with _inline.nonblocking():
+                    it = _open_reply(loop, self._start)
+            except _inline.WouldBlock:
+                it = await self._runner.run(_open_reply, loop, self._start)
         self._it = it
         if self._closed:  # abandoned while it was being sent
             it.close()

@@ -15,6 +15,7 @@ from caiclient import _validate as _v
 from caiclient import errors
 from caiclient.endpoints import Endpoints
 from caiclient.transport import _fork
+from caiclient.transport._inline import may_block
 from caiclient.transport.http import (
     DEFAULT_TIMEOUT,
     Credentials,
@@ -294,6 +295,10 @@ class Session:
         The websocket needs it as the author of the user's messages.
         """
         self.require_account("account_id")
+        known = self._account_id
+        if known is not None:
+            return known
+        may_block()  # fetched over HTTP (see transport._inline)
         with self._lock:
             if self._account_id is None:
                 me = self.account.me()
@@ -381,6 +386,9 @@ class Session:
         from caiclient.transport.ws import WebSocketTransport
 
         self.require_account("chatting")
+        ws = self._ws
+        if ws is not None and not self._closed:
+            return ws  # no lock: it may be held by a thread fetching account_id over HTTP
         with self._lock:
             if self._closed:
                 raise errors.CaiError("the session is closed")

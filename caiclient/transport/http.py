@@ -31,6 +31,7 @@ from caiclient import _json, errors
 from caiclient._validate import encodable
 from caiclient.endpoints import Endpoints
 from caiclient.transport import _fork
+from caiclient.transport._inline import may_block
 
 __all__ = [
     "DEFAULT_HEADERS",
@@ -629,6 +630,7 @@ class HTTPTransport:
         cannot be encoded raises :class:`~caiclient.errors.ValidationError`
         before anything is sent.
         """
+        may_block()  # an HTTP call waits: not on an event loop (see _inline)
         method = method.upper()
         safe = method in _IDEMPOTENT if idempotent is None else idempotent
         check_encodable(params, "params")

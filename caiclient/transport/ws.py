@@ -46,6 +46,7 @@ from typing import Any, Callable, Deque, Dict, Iterator, List, Mapping, Optional
 from caiclient import _json, errors
 from caiclient.transport import _fork
 from caiclient.transport._frames import OP_CLOSE, OP_PING, FrameReader, FrameTooLarge
+from caiclient.transport._inline import may_block
 from caiclient.transport.http import (
     DEFAULT_HEADERS,
     DEFAULT_MAX_RESPONSE_SIZE,
@@ -436,10 +437,16 @@ class _Connection:
         self.reader.start()
 
     def send(self, text: str) -> None:
-        with self.send_lock:
+        if not self.send_lock.acquire(blocking=False):
+            may_block()  # another send (or the keep-alive) is writing: wait, but not on a loop
+            if not self.send_lock.acquire(timeout=self.transport.frame_timeout):
+                raise TimeoutError("another send held the connection too long")
+        try:
             if not self.alive:
                 raise ConnectionError("the connection is closed")
             self.sock.send(text)
+        finally:
+            self.send_lock.release()
 
     def _read_loop(self) -> None:
         reason = "the connection closed"
@@ -642,6 +649,7 @@ class WebSocketTransport:
         conn = self._conn
         if conn is not None and conn.alive:
             return conn
+        may_block()  # connecting waits: not on an event loop (see _inline)
         # One attempt may take connect + read; a thread waiting for another's attempt
         # waits no longer than that, nor past its own deadline.
         budget = self.connect_timeout + self.frame_timeout
