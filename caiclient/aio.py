@@ -114,6 +114,14 @@ class _Runner:
         self.streams: weakref.WeakSet[AsyncReplyStream] = weakref.WeakSet()
         self.start_slots = min(SEND_CONCURRENCY, max_workers)
         self._starts: Optional[asyncio.Semaphore] = None
+        self._mailbox: Optional[_Mailbox] = None
+
+    def mailbox(self, loop: asyncio.AbstractEventLoop) -> _Mailbox:
+        """The wake-ups of ``loop``'s reply streams, shared (see :class:`_Mailbox`)."""
+        box = self._mailbox
+        if box is None or box._loop is not loop:
+            box = self._mailbox = _Mailbox(loop)
+        return box
 
     def starts(self) -> asyncio.Semaphore:
         """Bounds how many messages are being sent at once (created on the running loop)."""
@@ -227,37 +235,72 @@ class AsyncIteratorStream(Generic[T]):
         await self.aclose()
 
 
-class _LoopSink:
-    """One request's frames, handed from the websocket reader thread to an event loop.
+class _Mailbox:
+    """Wakes an event loop for the sinks that got frames: one wake-up per burst.
 
-    ``put`` (any thread) appends and wakes the loop (once per burst);
-    :meth:`get` waits on the loop, bounded, holding no thread.
+    The reader thread routes a burst of frames to many requests; each wake-up
+    is a write to the loop's self-pipe and a trip around the loop, so the
+    sinks of one loop share them: the first sink with news schedules a
+    delivery, the others join it until it runs.
     """
 
-    __slots__ = ("_items", "_loop", "_waiter", "_wake_pending")
+    __slots__ = ("_dirty", "_loop", "_scheduled")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
-        self._items: typing.Deque[Any] = deque()
-        self._waiter: Optional[asyncio.Future[None]] = None
-        self._wake_pending = False
+        self._dirty: typing.Deque[_LoopSink] = deque()
+        self._scheduled = False
 
-    def put(self, item: Any, block: bool = True, timeout: Optional[float] = None) -> None:
-        self._items.append(item)
-        if not self._wake_pending:
-            self._wake_pending = True
+    def post(self, sink: _LoopSink) -> None:
+        """``sink`` has news (any thread)."""
+        self._dirty.append(sink)
+        if not self._scheduled:  # read after the append: a running delivery sees it
+            self._scheduled = True
             try:
-                self._loop.call_soon_threadsafe(self._wake)
+                self._loop.call_soon_threadsafe(self._deliver)
             except RuntimeError:  # the loop is closed: nobody waits any more
                 pass
 
+    def _deliver(self) -> None:
+        self._scheduled = False  # before draining: a post from now on schedules anew
+        dirty = self._dirty
+        while dirty:
+            dirty.popleft()._wake()
+
+
+class _LoopSink:
+    """One request's frames, handed from the websocket reader thread to an event loop.
+
+    ``put`` (any thread) appends and wakes the loop through its
+    :class:`_Mailbox`; :meth:`get` waits on the loop, bounded, holding no thread.
+    """
+
+    __slots__ = ("_defer", "_items", "_loop", "_mailbox", "_waiter")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, mailbox: Optional[_Mailbox] = None) -> None:
+        self._loop = loop
+        self._mailbox = mailbox if mailbox is not None else _Mailbox(loop)
+        self._items: typing.Deque[Any] = deque()
+        self._waiter: Optional[asyncio.Future[None]] = None
+        self._defer: Optional[Callable[[Any], bool]] = None
+
+    def put(self, item: Any, block: bool = True, timeout: Optional[float] = None) -> None:
+        self._items.append(item)
+        if self._waiter is not None:  # a reader on the loop waits (else it finds the item)
+            defer = self._defer
+            if defer is None or not defer(item):
+                self._mailbox.post(self)
+
     put_nowait = put
+
+    def defer(self, routine: Callable[[Any], bool]) -> None:
+        """As :meth:`caiclient.transport.ws.Inbox.defer`: no wake-up for routine items."""
+        self._defer = routine
 
     def qsize(self) -> int:
         return len(self._items)
 
     def _wake(self) -> None:
-        self._wake_pending = False
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
@@ -278,6 +321,8 @@ class _LoopSink:
                     while not self._items and not expired:  # a wake may be stale
                         waiter = self._loop.create_future()
                         self._waiter = waiter
+                        if self._items:  # came before put() could see the waiter
+                            break
                         await waiter
                 finally:
                     timer.cancel()
@@ -291,9 +336,11 @@ class _LoopSink:
         return self._items.popleft()
 
 
-def _open_reply(loop: asyncio.AbstractEventLoop, start: Callable[[], ReplyStream]) -> ReplyStream:
-    """Create (and send) a reply stream whose frames go to ``loop``; runs in the pool."""
-    with _replies.frames_into(lambda: _LoopSink(loop)):
+def _open_reply(
+    loop: asyncio.AbstractEventLoop, mailbox: _Mailbox, start: Callable[[], ReplyStream]
+) -> ReplyStream:
+    """Create (and send) a reply stream whose frames go to ``loop`` (woken through ``mailbox``)."""
+    with _replies.frames_into(lambda: _LoopSink(loop, mailbox)):
         return start()
 
 
@@ -344,13 +391,14 @@ class AsyncReplyStream:
         async with self._runner.starts():
             if self._runner.closed:
                 raise errors.ClientClosed("the client is closed")
+            mailbox = self._runner.mailbox(loop)
             try:
                 # On the loop when nothing has to wait (the socket is open: a few
                 # microseconds); anything that would wait raises before it sends.
                 with _inline.nonblocking():
-                    it = _open_reply(loop, self._start)
+                    it = _open_reply(loop, mailbox, self._start)
             except _inline.WouldBlock:
-                it = await self._runner.run(_open_reply, loop, self._start)
+                it = await self._runner.run(_open_reply, loop, mailbox, self._start)
         self._it = it
         if self._closed:  # abandoned while it was being sent
             it.close()

@@ -263,6 +263,30 @@ def _raw_is_final(raw: Mapping[str, Any]) -> bool:
     )
 
 
+def _routine_frame(frame: Any) -> bool:
+    """A frame a reader that wants only the complete reply need not wake for.
+
+    A snapshot a later one replaces (the text is cumulative) or the echo of
+    the user's message; never an error, the last snapshot or a marker.
+    Runs in the websocket reader thread: cheap, and it never raises.
+    """
+    if type(frame) is not dict or frame.get("command") not in _TURN_COMMANDS:
+        return False
+    raw = frame.get("turn")
+    if type(raw) is not dict:
+        return False
+    author = raw.get("author")
+    if type(author) is dict and author.get("is_human") is True:
+        return True
+    return not _raw_is_final(raw)
+
+
+def _defer_routine(req: Optional[PendingRequest]) -> None:
+    defer = getattr(req.frames, "defer", None) if req is not None else None
+    if defer is not None:
+        defer(_routine_frame)
+
+
 def _is_done(turn: Turn) -> bool:
     first = turn.candidates[0] if turn.candidates else None
     return turn.is_final or bool(first is not None and first.is_final)
@@ -534,6 +558,8 @@ class ReplyStream(Iterator[Turn]):
         ws = self._session.ws
         req = ws.open(self.chat_id, frames=self._sink() if self._sink is not None else None)
         self._req = req
+        if self._coalesce:
+            _defer_routine(req)
         try:
             ws.send(req, self._build(req.request_id), self._deadline)
         except Disconnected:
@@ -779,8 +805,13 @@ class ReplyStream(Iterator[Turn]):
         return self.final_turn()
 
     def want_final(self) -> None:
-        """Only the complete reply is wanted: skip parsing snapshots a newer one replaces."""
+        """Only the complete reply is wanted: skip parsing snapshots a newer one replaces.
+
+        The reader is not even woken for them: they wait in the request's
+        sink for the frame that matters (the last, an error, a drop).
+        """
         self._coalesce = True
+        _defer_routine(self._req)
 
     def final_turn(self) -> Turn:
         """The complete reply, once the stream ended; raises if it ended incomplete."""

@@ -305,20 +305,34 @@ class Inbox:
     producer is the signal).
     """
 
-    __slots__ = ("_items", "_signal")
+    __slots__ = ("_defer", "_items", "_signal")
 
     def __init__(self) -> None:
         self._items: Deque[Any] = deque()
         self._signal = threading.Lock()
         self._signal.acquire()  # held: nothing to wake up for
+        self._defer: Optional[Callable[[Any], bool]] = None
 
     def put(self, item: Any, block: bool = True, timeout: Optional[float] = None) -> None:
         """Add ``item`` and wake the consumer (any thread, never blocks)."""
         self._items.append(item)
+        defer = self._defer
+        if defer is not None and defer(item):
+            return  # the consumer takes it with the next item that wakes it
         try:
             self._signal.release()
         except RuntimeError:  # already signalled
             pass
+
+    def defer(self, routine: Callable[[Any], bool]) -> None:
+        """Do not wake the consumer for items ``routine(item)`` is true of.
+
+        They wait for the next item that does wake it (or the consumer's
+        timeout, which then returns them rather than raising): fewer wake-ups
+        for a consumer that wants only the last of many snapshots.
+        ``routine`` runs in the producer's thread and must not raise.
+        """
+        self._defer = routine
 
     put_nowait = put
 
