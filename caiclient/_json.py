@@ -10,12 +10,17 @@ same way on every version, as a :class:`TooDeep` (a ``ValueError``).
 from __future__ import annotations
 
 import json
+import json.scanner
 from typing import Any, Union
 
 __all__ = ["MAX_DEPTH", "TooDeep", "loads"]
 
 MAX_DEPTH = 512
 """The deepest nesting of arrays and objects accepted."""
+
+
+# What json.loads runs inside (typeshed types make_scanner as a class).
+_scan_once = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
 
 
 class TooDeep(ValueError):
@@ -27,6 +32,20 @@ def loads(data: Union[str, bytes, bytearray]) -> Any:
     text = data.decode("utf-8") if isinstance(data, (bytes, bytearray)) else data
     if _depth_exceeds(text, MAX_DEPTH):
         raise TooDeep(f"JSON nested deeper than {MAX_DEPTH} levels")
+    try:
+        # The decoder's C scanner straight away: json.loads adds a few layers of
+        # Python (type checks, two whitespace matches) per call, and the chat
+        # decodes a frame every few microseconds. Anything unusual (leading or
+        # trailing whitespace, an error to report) takes json.loads's own path.
+        obj, end = _scan_once(text, 0)
+        if end == len(text):
+            return obj
+    except StopIteration:
+        pass
+    except RecursionError:
+        raise TooDeep("JSON nested too deeply") from None
+    except ValueError:
+        pass  # json.loads below reports it in its own words
     try:
         return json.loads(text)
     except RecursionError:

@@ -27,3 +27,32 @@ def test_bad_json_is_a_value_error() -> None:
     for bad in ("{", b"\xff", "nope"):
         with pytest.raises(ValueError):
             _json.loads(bad)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"a": 1}',
+        '  {"a": [1, 2.5, "x\\u00e9", null, true]}\n',  # whitespace either side
+        "[]",
+        '"just a string"',
+        "12",
+        '{"é": "ünïcode", "n": -1e3}',
+    ],
+)
+def test_loads_agrees_with_json_loads(text: str) -> None:
+    import json
+
+    assert _json.loads(text) == json.loads(text)
+    assert _json.loads(text.encode()) == json.loads(text)
+
+
+@pytest.mark.parametrize("bad", ['{"a": 1} x', '{"a": 1}{"b": 2}', '{"a": }', "[1,]", ""])
+def test_trailing_data_and_errors_are_reported_like_json_loads(bad: str) -> None:
+    import json
+
+    with pytest.raises(json.JSONDecodeError) as ours:
+        _json.loads(bad)
+    with pytest.raises(json.JSONDecodeError) as theirs:
+        json.loads(bad)
+    assert str(ours.value) == str(theirs.value)

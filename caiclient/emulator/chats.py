@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from caiclient.emulator.app import Ctx
+from caiclient.emulator.state import primary_text
 from caiclient.emulator.util import now_ts
 
 __all__ = ["brain_character", "chat_json", "history_before", "owned_chat", "primary_text"]
@@ -43,31 +44,14 @@ def chat_json(ctx: Ctx, chat: dict, preview: int = 0, recent: bool = False) -> d
     return out
 
 
-def primary_text(turn: dict) -> str:
-    """Text of a turn's primary candidate (first candidate as a fallback)."""
-    cands = turn.get("candidates") or []
-    for c in cands:
-        if c.get("candidate_id") == turn.get("primary_candidate_id"):
-            return c.get("raw_content", "")
-    return cands[0].get("raw_content", "") if cands else ""
-
-
 def history_before(
     ctx: Ctx, chat_id: str, before_seq: Optional[int] = None, limit: int = 40
 ) -> list:
     """The chat's turns before ``before_seq`` as brain history, oldest first."""
-    page = ctx.state.turns_page(chat_id, before_seq=before_seq, limit=limit)
-    out = []
-    for _, t in reversed(page):
-        author = t.get("author") or {}
-        out.append(
-            {
-                "role": "user" if author.get("is_human") else "character",
-                "name": author.get("name", ""),
-                "text": primary_text(t),
-            }
-        )
-    return out
+    return [
+        {"role": "user" if human else "character", "name": name, "text": text}
+        for human, name, text in reversed(ctx.state.history(chat_id, before_seq, limit))
+    ]
 
 
 def brain_character(char: dict) -> dict:

@@ -32,7 +32,8 @@ CREATE INDEX IF NOT EXISTS docs_owner ON docs (kind, owner);
 CREATE INDEX IF NOT EXISTS docs_ref ON docs (kind, ref);
 CREATE TABLE IF NOT EXISTS turns (
     chat_id TEXT NOT NULL, turn_id TEXT NOT NULL, seq INTEGER NOT NULL,
-    pinned INTEGER NOT NULL DEFAULT 0, data TEXT NOT NULL, PRIMARY KEY (chat_id, turn_id));
+    pinned INTEGER NOT NULL DEFAULT 0, data TEXT NOT NULL, human INTEGER, author TEXT,
+    text TEXT, PRIMARY KEY (chat_id, turn_id));
 CREATE INDEX IF NOT EXISTS turns_seq ON turns (chat_id, seq);
 CREATE TABLE IF NOT EXISTS blobs (name TEXT PRIMARY KEY, mime TEXT NOT NULL, data BLOB NOT NULL);
 """
@@ -52,6 +53,10 @@ class State:
             db or ":memory:", check_same_thread=False, isolation_level=None
         )
         self._conn.executescript(_SCHEMA)
+        have = {r[1] for r in self._conn.execute("PRAGMA table_info(turns)")}
+        for column, kind in (("human", "INTEGER"), ("author", "TEXT"), ("text", "TEXT")):
+            if column not in have:  # a database file from an earlier version
+                self._conn.execute(f"ALTER TABLE turns ADD COLUMN {column} {kind}")
         row = self._conn.execute(
             "SELECT max(s) FROM (SELECT max(seq) AS s FROM docs "
             "UNION ALL SELECT max(seq) FROM turns)"
@@ -167,13 +172,15 @@ class State:
             if self.get_turn(chat_id, turn_id) is not None:
                 return False
             self._conn.execute(
-                "INSERT INTO turns (chat_id, turn_id, seq, pinned, data) VALUES (?,?,?,?,?)",
+                "INSERT INTO turns (chat_id, turn_id, seq, pinned, data, human, author, text) "
+                "VALUES (?,?,?,?,?,?,?,?)",
                 (
                     chat_id,
                     turn_id,
                     self.next_seq(),
                     int(bool(turn.get("is_pinned"))),
                     json.dumps(turn),
+                    *_summary(turn),
                 ),
             )
             return True
@@ -183,8 +190,15 @@ class State:
         turn_id = turn["turn_key"]["turn_id"]
         with self._lock:
             cur = self._conn.execute(
-                "UPDATE turns SET data=?, pinned=? WHERE chat_id=? AND turn_id=?",
-                (json.dumps(turn), int(bool(turn.get("is_pinned"))), chat_id, turn_id),
+                "UPDATE turns SET data=?, pinned=?, human=?, author=?, text=? "
+                "WHERE chat_id=? AND turn_id=?",
+                (
+                    json.dumps(turn),
+                    int(bool(turn.get("is_pinned"))),
+                    *_summary(turn),
+                    chat_id,
+                    turn_id,
+                ),
             )
             if cur.rowcount == 0:
                 self.add_turn(chat_id, turn)
@@ -231,6 +245,28 @@ class State:
         with self._lock:
             rows = self._conn.execute(sql, args).fetchall()
         return [(int(s), json.loads(d)) for s, d in rows]
+
+    def history(
+        self, chat_id: str, before_seq: Optional[int] = None, limit: int = 40
+    ) -> builtins.list:
+        """``[(is_human, author name, text), ...]`` of the turns before ``before_seq``, newest
+        first: what a brain reads, without decoding whole turns (a message's biggest cost
+        in the emulator when it did)."""
+        sql = (
+            "SELECT human, author, text, CASE WHEN text IS NULL THEN data END "
+            "FROM turns WHERE chat_id=?"
+        )
+        args: builtins.list = [chat_id]
+        if before_seq is not None:
+            sql += " AND seq<?"
+            args.append(before_seq)
+        sql += " ORDER BY seq DESC LIMIT ?"
+        args.append(limit)
+        with self._lock:
+            rows = self._conn.execute(sql, args).fetchall()
+        return [
+            (bool(h), a, t) if t is not None else _summary(json.loads(d)) for h, a, t, d in rows
+        ]
 
     def delete_turns(self, chat_id: str, turn_ids: Iterable[str]) -> int:
         """Delete turns by id; returns how many existed."""
@@ -301,3 +337,18 @@ class State:
         if not token:
             return None
         return self.find_ref("user", token)
+
+
+def primary_text(turn: dict) -> str:
+    """Text of a turn's primary candidate (first candidate as a fallback)."""
+    cands = turn.get("candidates") or []
+    for c in cands:
+        if c.get("candidate_id") == turn.get("primary_candidate_id"):
+            return c.get("raw_content", "")
+    return cands[0].get("raw_content", "") if cands else ""
+
+
+def _summary(turn: dict) -> tuple:
+    """What :meth:`State.history` returns of a turn, stored beside it."""
+    author = turn.get("author") or {}
+    return bool(author.get("is_human")), author.get("name", ""), primary_text(turn)
