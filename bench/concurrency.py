@@ -39,9 +39,9 @@ import statistics
 import subprocess
 import sys
 import time
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Set
 
-from _common import HERE, EmulatorProcess, machine, session
+from _common import HERE, EmulatorProcess, cpu_split, machine, pinned, session
 
 PYCAI_VERSION = "2.2.50"
 PYCAI_VENV = os.path.join(HERE, ".venv-pycai")
@@ -91,7 +91,12 @@ def url_map(emu_url: str) -> Dict[str, str]:
 
 
 def run_contender(
-    emu: EmulatorProcess, python: str, kind: str, cfg: Dict[str, Any], limit: float
+    emu: EmulatorProcess,
+    python: str,
+    kind: str,
+    cfg: Dict[str, Any],
+    limit: float,
+    cpus: Optional[Set[int]] = None,
 ) -> Dict[str, Any]:
     """Run one contender process; its result plus the emulator's CPU over the timed part."""
     proc = subprocess.Popen(
@@ -101,6 +106,7 @@ def run_contender(
         stderr=subprocess.PIPE,
         text=True,
         bufsize=1,
+        preexec_fn=pinned(cpus),
     )
     assert proc.stdin is not None and proc.stdout is not None
     try:
@@ -203,6 +209,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--conversations", default="8,32,256", help="comma-separated counts")
     ap.add_argument("--total", type=int, default=1200, help="messages per run (all conversations)")
+    ap.add_argument(
+        "--min-messages", type=int, default=16, help="at least this many per conversation"
+    )
+    ap.add_argument(
+        "--no-pin", action="store_true",
+        help="let the emulator and the contenders share every CPU (default: one CPU for the "
+        "emulator, the others for the contender)",
+    )  # fmt: skip
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--only", default="", help="comma-separated contenders (default: all)")
     ap.add_argument("--no-pycai", action="store_true", help="skip PyCharacterAI")
@@ -227,7 +241,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(f"machine: {machine()}; load average {os.getloadavg()[0]:.1f} at start")
     print(f"contenders: {', '.join(kinds)}")
     verdicts: List[str] = []
-    with EmulatorProcess() as emu:
+    split = None if args.no_pin else cpu_split()
+    emu_cpus, client_cpus = split if split else (None, None)
+    if split:
+        print(
+            f"CPUs: the emulator on {sorted(split[0])}, each contender on {sorted(split[1])} "
+            "(--no-pin to share them)"
+        )
+    with EmulatorProcess(cpus=emu_cpus) as emu:
         s = session(emu)
         base_cfg = {
             "ws_url": s.endpoints.ws,
@@ -240,7 +261,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         }
         s.close()
         for n in counts:
-            messages = max(1, args.total // n)
+            messages = max(1, args.min_messages, args.total // n)
             cfg = dict(base_cfg, n=n, messages=messages)
             # PyCharacterAI without a lock strands the callers whose frames another
             # caller read: two messages each and a short wait are enough to show it.
@@ -251,11 +272,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 order = kinds[r % len(kinds) :] + kinds[: r % len(kinds)]
                 for kind in order:
                     kcfg = nolock if kind == "pycai-nolock" else cfg
-                    runs[kind].append(run_contender(emu, pythons[kind], kind, kcfg, limit))
+                    runs[kind].append(
+                        run_contender(emu, pythons[kind], kind, kcfg, limit, client_cpus)
+                    )
             rows = {k: summarize(k, v) for k, v in runs.items()}
             verdicts += print_table(n, rows, messages, args.rounds)
         if not args.no_long_reply:
-            verdicts += long_reply(emu, base_cfg, kinds, pythons, args.rounds)
+            verdicts += long_reply(emu, base_cfg, kinds, pythons, args.rounds, client_cpus)
     print("\nverdicts:")
     for v in verdicts:
         print(f"  {v}")
@@ -268,6 +291,7 @@ def long_reply(
     kinds: List[str],
     pythons: Dict[str, str],
     rounds: int,
+    cpus: Optional[Set[int]] = None,
 ) -> List[str]:
     """One reply of 2,000 cumulative frames (about 32,000 characters), every frame read."""
     # The emulator's reply quotes the message and streams 4 words a frame: 7,990
@@ -279,7 +303,7 @@ def long_reply(
     runs: Dict[str, List[Dict[str, Any]]] = {k: [] for k in chosen}
     for r in range(rounds):
         for kind in chosen[r % len(chosen) :] + chosen[: r % len(chosen)]:
-            runs[kind].append(run_contender(emu, pythons[kind], kind, cfg, 300))
+            runs[kind].append(run_contender(emu, pythons[kind], kind, cfg, 300, cpus))
     print("\none 2,000-frame reply (32,000 characters, cumulative), every frame read")
     print(f"{'contender':18} {'client CPU s':>14} {'wall s':>8} {'emu CPU s':>10}")
     floor = statistics.median(r["cpu"] for r in runs[FLOOR]) if FLOOR in runs else None

@@ -284,12 +284,15 @@ class _LoopSink:
         self._waiter: Optional[asyncio.Future[None]] = None
         self._defer: Optional[Callable[[Any], bool]] = None
 
-    def put(self, item: Any, block: bool = True, timeout: Optional[float] = None) -> None:
+    def put(self, item: Any, block: bool = True, timeout: Optional[float] = None) -> bool:
+        """Keep ``item``; wake the loop if a reader waits for it (False: nobody woken)."""
         self._items.append(item)
         if self._waiter is not None:  # a reader on the loop waits (else it finds the item)
             defer = self._defer
             if defer is None or not defer(item):
                 self._mailbox.post(self)
+                return True
+        return False
 
     put_nowait = put
 

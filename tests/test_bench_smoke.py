@@ -26,6 +26,7 @@ def test_concurrency_bench_prints_its_table() -> None:
         "concurrency.py",
         "--conversations", "2",
         "--total", "4",
+        "--min-messages", "1",
         "--rounds", "1",
         "--only", "raw-aiohttp,raw-wsclient,caiclient-threads,caiclient-aio",
         "--no-pycai",

@@ -10,7 +10,6 @@ A generation continues and is stored even if the socket goes away.
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
 import traceback
 from typing import Any, Optional
@@ -387,7 +386,7 @@ async def create_turn(conn: Conn, flow: Flow, payload: dict) -> None:
         raise FlowError("message is empty")
     ctx.state.add_turn(chat["chat_id"], turn)
     ctx.state.put("chat", chat["chat_id"], chat)  # touch: most recent activity
-    await flow.send(_turn_frame("add_turn", copy.deepcopy(turn)))
+    await flow.send(_turn_frame("add_turn", turn))  # stored serialized: no copy needed
 
 
 async def create_and_generate_turn(conn: Conn, flow: Flow, payload: dict) -> None:
@@ -415,7 +414,7 @@ async def create_and_generate_turn(conn: Conn, flow: Flow, payload: dict) -> Non
         ctx.state.add_turn(chat_id, user_turn)
         ctx.state.put("chat", chat_id, chat)  # touch: most recent activity
         history = history_before(ctx, chat_id, before_seq=seq_before)
-        await flow.send(_turn_frame("add_turn", copy.deepcopy(user_turn)))
+        await flow.send(_turn_frame("add_turn", user_turn))  # stored serialized already
     else:
         history = history_before(ctx, chat_id, before_seq=seq_before)
         last_user = [h for h in history if h["role"] == "user"]

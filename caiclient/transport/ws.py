@@ -101,7 +101,10 @@ class FrameSink(Protocol):
     """Where the reader thread puts one request's frames (:class:`Inbox`; ``queue.Queue`` fits)."""
 
     def put(self, item: Any) -> Any:
-        """Take one item; called from the reader thread (must not block)."""
+        """Take one item; called from the reader thread (must not block).
+
+        May return False to say that nobody was woken for it.
+        """
 
 
 class Disconnected(Exception):
@@ -313,16 +316,20 @@ class Inbox:
         self._signal.acquire()  # held: nothing to wake up for
         self._defer: Optional[Callable[[Any], bool]] = None
 
-    def put(self, item: Any, block: bool = True, timeout: Optional[float] = None) -> None:
-        """Add ``item`` and wake the consumer (any thread, never blocks)."""
+    def put(self, item: Any, block: bool = True, timeout: Optional[float] = None) -> bool:
+        """Add ``item`` and wake the consumer (any thread, never blocks).
+
+        Returns False when the item was kept without waking anyone (see :meth:`defer`).
+        """
         self._items.append(item)
         defer = self._defer
         if defer is not None and defer(item):
-            return  # the consumer takes it with the next item that wakes it
+            return False  # the consumer takes it with the next item that wakes it
         try:
             self._signal.release()
         except RuntimeError:  # already signalled
             pass
+        return True
 
     def defer(self, routine: Callable[[Any], bool]) -> None:
         """Do not wake the consumer for items ``routine(item)`` is true of.
@@ -853,10 +860,12 @@ class WebSocketTransport:
             self.discarded_frames += 1
             log.debug("discarding a frame nobody waits for (%s)", frame.get("command"))
             return
-        target.frames.put(frame)
-        if not target.answered and not _is_human_echo(frame):
+        woke = target.frames.put(frame)
+        if not target.answered and woke is not False and not _is_human_echo(frame):
             # The first answer: let the caller run now, instead of after the reader
-            # has drained the whole burst of frames while holding the GIL.
+            # has drained the whole burst of frames while holding the GIL. (Not for a
+            # frame the sink kept without waking anyone: yielding would only delay
+            # the reader.)
             target.answered = True
             time.sleep(0)
 
