@@ -44,3 +44,10 @@ def test_parsing_and_startup_benches_print_their_figures() -> None:
     assert "json.loads + parse(Turn)" in text and "memory, 2,000 turns" in text
     text = _run("startup.py", "--rounds", "1")
     assert "import caiclient: " in text and "caiclient.aio adds" in text
+
+
+def test_the_send_profile_names_its_areas_and_finds_no_utf8_validation() -> None:
+    text = _run("profile_send.py", "--messages", "5", "--top", "5")
+    assert "5 streamed sends" in text and "share of the client's CPU by area" in text
+    assert "caiclient" in text and "websocket framing" in text
+    assert "websocket-client UTF-8 validation: 0.0% of the CPU" in text
