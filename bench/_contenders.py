@@ -244,6 +244,8 @@ def raw_wsclient(cfg: Dict[str, Any], tally: Tally) -> Dict[str, float]:
                 data = ws.recv()
             except Exception:
                 return
+            if not data:  # closed
+                return
             frame = json.loads(data)
             q = queues.get(frame.get("request_id"))
             if q is not None:

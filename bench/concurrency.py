@@ -1,7 +1,7 @@
 """Chat throughput with many concurrent conversations: caiclient against raw clients and
 PyCharacterAI, each in its own process, interleaved rounds, median and spread.
 
-    python bench/concurrency.py [--conversations 8,32,256] [--total 1200] [--rounds 3]
+    python bench/concurrency.py [--conversations 8,32,256] [--total 3000] [--rounds 5]
                                 [--only KIND,...] [--no-pycai] [--no-long-reply]
 
 The emulator (``--delay 0``) runs in its own process. Each contender runs in a
@@ -208,7 +208,7 @@ def print_table(n: int, rows: Dict[str, Dict[str, Any]], messages: int, rounds: 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--conversations", default="8,32,256", help="comma-separated counts")
-    ap.add_argument("--total", type=int, default=1200, help="messages per run (all conversations)")
+    ap.add_argument("--total", type=int, default=3000, help="messages per run (all conversations)")
     ap.add_argument(
         "--min-messages", type=int, default=16, help="at least this many per conversation"
     )
@@ -217,7 +217,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         help="let the emulator and the contenders share every CPU (default: one CPU for the "
         "emulator, the others for the contender)",
     )  # fmt: skip
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--only", default="", help="comma-separated contenders (default: all)")
     ap.add_argument("--no-pycai", action="store_true", help="skip PyCharacterAI")
     ap.add_argument("--no-long-reply", action="store_true", help="skip the 2,000-frame reply")

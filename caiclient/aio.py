@@ -297,7 +297,14 @@ class _LoopSink:
     put_nowait = put
 
     def defer(self, routine: Callable[[Any], bool]) -> None:
-        """As :meth:`caiclient.transport.ws.Inbox.defer`: no wake-up for routine items."""
+        """Do not wake the loop for items ``routine(item)`` is true of.
+
+        They wait for the next item that does wake it (or the reader's
+        timeout, which then returns them rather than raising): one trip
+        around the loop a reply instead of one a burst, for a reader that
+        wants only the last of many snapshots. ``routine`` runs in the
+        producer's thread and must not raise.
+        """
         self._defer = routine
 
     def qsize(self) -> int:

@@ -56,18 +56,27 @@ def test_a_stale_wake_up_does_not_end_the_wait_early() -> None:
     later.join()
 
 
-def test_deferred_items_do_not_wake_the_consumer_but_are_not_lost() -> None:
-    box = Inbox()
-    box.defer(lambda item: item == "routine")
-    box.put("routine")
-    assert not box._signal.acquire(blocking=False)  # nobody was woken
-    # ...and a timeout hands them over instead of raising
-    assert box.get(timeout=0.01) == "routine"
-    box.put("routine")
-    box.put("news")
-    assert box._signal.acquire(blocking=False)  # the news woke it
-    box._signal.release()
-    assert [box.get(timeout=1), box.get(timeout=1)] == ["routine", "news"]
+def test_deferred_items_do_not_wake_the_loop_but_are_not_lost() -> None:
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        posted: List[Any] = []
+
+        class Recording(aio._Mailbox):
+            def post(self, sink: Any) -> None:
+                posted.append(sink)
+
+        box = Recording(loop)
+        sink = aio._LoopSink(loop, box)
+        sink.defer(lambda item: item == "routine")
+        getter = asyncio.ensure_future(sink.get(0.05, time.monotonic() + 10))
+        await asyncio.sleep(0)  # waiting now
+        assert sink.put("routine") is False and posted == []  # nobody was woken...
+        assert await getter == "routine"  # ...and the timeout hands it over instead of raising
+        getter = asyncio.ensure_future(sink.get(10, time.monotonic() + 10))
+        await asyncio.sleep(0)
+        assert sink.put("news") is True and posted == [sink]
+
+    asyncio.run(main())
 
 
 def test_routine_frames() -> None:
@@ -105,23 +114,29 @@ def _routine_count(monkeypatch: pytest.MonkeyPatch) -> List[bool]:
     return seen
 
 
-def test_send_wakes_its_thread_only_for_the_frames_that_matter(
+def test_aio_send_defers_the_snapshots_and_stream_defers_nothing(
     cai_emulator: Any, endpoints: caiclient.Endpoints, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cid = cai_emulator.character_ids[0]
-    with caiclient.Session(cai_emulator.token, endpoints=endpoints) as s:
-        chat, _ = s.chats.create(cid, greeting=False)
-        seen = _routine_count(monkeypatch)
-        reply = s.chats.send(cid, chat.chat_id, "a long answer, please")
-        stored = s.chats.turns(chat.chat_id)
-        assert reply.is_final and reply.text == next(
-            t.text for t in stored if not t.author_is_human
-        )
-        assert seen.count(True) >= 2 and seen.count(False) == 1  # one wake: the final frame
-        seen.clear()
-        snapshots = list(s.chats.stream(cid, chat.chat_id, "and stream this one"))
-        assert len(snapshots) >= 2 and snapshots[-1].is_final
-        assert seen == []  # a stream wants every snapshot: nothing deferred
+
+    async def main() -> None:
+        async with aio.Client(cai_emulator.token, endpoints=endpoints) as c:
+            chat, _ = await c.chats.create(cid, greeting=False)
+            seen = _routine_count(monkeypatch)
+            reply = await c.chats.send(cid, chat.chat_id, "a long answer, please")
+            assert reply.is_final
+            stored = [t async for t in c.chats.turns(chat.chat_id)]
+            assert reply.text == next(t.text for t in stored if not t.author_is_human)
+            assert seen.count(True) >= 2 and seen.count(False) <= 1  # one wake: the final
+            seen.clear()
+            snapshots = []
+            async with c.chats.stream(cid, chat.chat_id, "and stream this one") as replies:
+                async for turn in replies:
+                    snapshots.append(turn)
+            assert len(snapshots) >= 2 and snapshots[-1].is_final
+            assert seen == []  # a stream wants every snapshot: nothing deferred
+
+    asyncio.run(main())
 
 
 def test_aio_send_wakes_the_loop_once_a_message(

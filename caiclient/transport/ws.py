@@ -308,38 +308,26 @@ class Inbox:
     producer is the signal).
     """
 
-    __slots__ = ("_defer", "_items", "_signal")
+    __slots__ = ("_items", "_signal")
 
     def __init__(self) -> None:
         self._items: Deque[Any] = deque()
         self._signal = threading.Lock()
         self._signal.acquire()  # held: nothing to wake up for
-        self._defer: Optional[Callable[[Any], bool]] = None
 
-    def put(self, item: Any, block: bool = True, timeout: Optional[float] = None) -> bool:
+    def put(self, item: Any, block: bool = True, timeout: Optional[float] = None) -> None:
         """Add ``item`` and wake the consumer (any thread, never blocks).
 
-        Returns False when the item was kept without waking anyone (see :meth:`defer`).
+        Every item wakes it. (Keeping snapshots a later one replaces without a
+        wake-up, as the event loop's sink does, saved a thread no CPU here and
+        cost throughput: a reader thread that stops for its callers reads the
+        next frames in one go.)
         """
         self._items.append(item)
-        defer = self._defer
-        if defer is not None and defer(item):
-            return False  # the consumer takes it with the next item that wakes it
         try:
             self._signal.release()
         except RuntimeError:  # already signalled
             pass
-        return True
-
-    def defer(self, routine: Callable[[Any], bool]) -> None:
-        """Do not wake the consumer for items ``routine(item)`` is true of.
-
-        They wait for the next item that does wake it (or the consumer's
-        timeout, which then returns them rather than raising): fewer wake-ups
-        for a consumer that wants only the last of many snapshots.
-        ``routine`` runs in the producer's thread and must not raise.
-        """
-        self._defer = routine
 
     put_nowait = put
 
