@@ -51,3 +51,11 @@ def test_the_send_profile_names_its_areas_and_finds_no_utf8_validation() -> None
     assert "5 streamed sends" in text and "share of the client's CPU by area" in text
     assert "caiclient" in text and "websocket framing" in text
     assert "websocket-client UTF-8 validation: 0.0% of the CPU" in text
+
+
+def test_the_aio_scale_bench_compares_both_faces() -> None:
+    text = _run("aio_scale.py", "--conversations", "4", "--messages", "2", "--rounds", "1")
+    rows = [line for line in text.splitlines() if line.strip().startswith(("threads |", "aio |"))]
+    assert len(rows) == 2, text
+    assert all(row.rstrip().endswith("| 0") for row in rows), rows  # no errors
+    assert "aio p50 / threads p50" in text
