@@ -6,12 +6,15 @@ Either way the message goes out exactly once.
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
+import time
 from typing import Any, List
 
 import pytest
 
 import caiclient
+from caiclient import aio
 from caiclient.aio import Client
 from caiclient.transport._inline import WouldBlock, may_block, nonblocking
 
@@ -134,3 +137,71 @@ def test_a_closed_client_refuses_to_start(
 
     asyncio.run(main())
     assert _sent(cai_emulator, "too late") == 0
+
+
+def test_a_room_reply_subscribes_from_the_pool_then_starts_on_the_loop(
+    cai_emulator: Any, endpoints: caiclient.Endpoints
+) -> None:
+    chars = [str(c) for c in cai_emulator.character_ids[:2]]
+
+    def generates(room_id: str) -> int:
+        return sum(
+            1
+            for e in cai_emulator.log.entries()
+            if e["kind"] == "rooms_ws"
+            and "rpc" in e["command"]
+            and e["command"]["rpc"]["data"].get("command") == "generate_turn"
+            and room_id in json.dumps(e["command"])
+        )
+
+    async def main() -> None:
+        async with Client(cai_emulator.token, endpoints=endpoints, timeout=(5, 5)) as c:
+            first = await c.rooms.create("Connects the socket", chars)
+            await c.rooms.reply(first.room_id, chars[0])
+            second = await c.rooms.create("Not subscribed yet", chars)
+            calls = _count_submits(c)
+            transport = c.session.room_ws
+            subscribed: List[str] = []
+            real_subscribe = transport._subscribe_on
+
+            def subscribe(conn: Any, channel: str, deadline: float) -> None:
+                subscribed.append(channel)
+                real_subscribe(conn, channel, deadline)
+
+            transport._subscribe_on = subscribe  # type: ignore[method-assign]
+
+            async def stream(room_id: str, char: str) -> Any:
+                async with c.rooms.stream_reply(room_id, char) as reply:
+                    async for _ in reply:
+                        pass
+                return reply.turn
+
+            def starts() -> int:  # replies started in the pool (their reading is, for rooms)
+                return sum(1 for fn in calls if fn is aio._open_reply)
+
+            # The socket is open, but joining the new room's channel waits for the
+            # service's answer: that reply starts in the pool, and is asked for once.
+            turn = await stream(second.room_id, chars[0])
+            assert turn is not None and turn.is_final and starts() == 1
+            assert generates(second.room_id) == 1
+            calls.clear()
+            again = await stream(second.room_id, chars[1])
+            assert again is not None and again.is_final and again.author_id == chars[1]
+            assert starts() == 0  # subscribed: started straight from the loop
+            assert generates(second.room_id) == 2
+            assert subscribed == [f"room:{second.room_id}"]  # asked once, from the pool
+
+    asyncio.run(main())
+
+
+def test_waiting_for_a_frame_is_never_done_on_the_loop() -> None:
+    from caiclient.transport.http import Credentials
+    from caiclient.transport.ws import WebSocketTransport
+
+    t = WebSocketTransport("ws://127.0.0.1:9/neo/ws/", Credentials(), origin="https://character.ai")
+    req = t.open("chat")
+    with pytest.raises(WouldBlock), nonblocking():
+        req.receive(5, time.monotonic() + 5)
+    req.frames.put({"command": "x"})
+    assert req.receive(5, time.monotonic() + 5) == {"command": "x"}  # outside: as before
+    t.close()

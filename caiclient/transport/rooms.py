@@ -34,6 +34,7 @@ import weakref
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Set
 
 from caiclient import errors
+from caiclient.transport._inline import may_block
 from caiclient.transport.ws import (
     Disconnected,
     Inbox,
@@ -196,6 +197,7 @@ class RoomSocketTransport(WebSocketTransport):
         conn = super()._ensure(deadline)
         if self._ready is conn:
             return conn
+        may_block()  # the Centrifugo handshake waits for answers (see transport._inline)
         wait = max(0.0, min(self.connect_timeout, deadline - time.monotonic()))
         if not self._handshake_lock.acquire(timeout=wait):
             raise errors.Timeout("timed out waiting for the room socket to connect")
@@ -283,6 +285,7 @@ class RoomSocketTransport(WebSocketTransport):
         with self._lock:
             if channel in self._channels and self._ready is conn:
                 return
+        may_block()  # subscribing waits for the answer: before anything is sent
         try:
             self._subscribe_on(conn, channel, deadline)
         except (errors.PermissionDenied, errors.NotFound):

@@ -395,6 +395,7 @@ class PendingRequest:
         wait = min(frame_timeout, remaining)
         if wait <= 0:
             raise errors.Timeout("the reply did not complete in time")
+        may_block()  # waiting for a frame: never on an event loop (see _inline)
         try:
             item = self.frames.get(timeout=wait)
         except queue.Empty:
