@@ -194,3 +194,47 @@ def test_the_peer_leaving_mid_frame_is_a_connection_error(pair: Any) -> None:
     r, _ = reader(ours)
     with pytest.raises(ConnectionError):
         r.recv()
+
+
+def test_frames_read_through_tls_records_and_timeouts() -> None:
+    """wss: the socket is an SSLSocket; records hold at most 16 KiB, and a record's worth of
+    bytes may sit inside the TLS layer rather than the kernel."""
+    import ssl
+
+    cert = os.path.join(os.path.dirname(__file__), "data", "localhost-tls.pem")
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(cert)
+    client_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    client_ctx.load_verify_locations(cert)
+    raw_ours, raw_theirs = socket.socketpair()
+    theirs_box: List[Any] = []
+
+    def serve() -> None:
+        theirs_box.append(server_ctx.wrap_socket(raw_theirs, server_side=True))
+
+    t = threading.Thread(target=serve)
+    t.start()
+    ours = client_ctx.wrap_socket(raw_ours, server_hostname="localhost")
+    t.join(10)
+    theirs = theirs_box[0]
+    try:
+        ours.settimeout(5)
+        big = json.dumps({"text": "é" * 40_000}, ensure_ascii=False)  # ~80 KB: many records
+        messages = [big] + [json.dumps({"n": i}) for i in range(200)]
+        data = b"".join(frame(OP_TEXT, m.encode()) for m in messages)
+        sender = threading.Thread(target=theirs.sendall, args=(data,))
+        sender.start()
+        r, _ = reader(ours)
+        assert [r.recv() for _ in messages] == messages
+        sender.join(5)
+        ours.settimeout(0.05)
+        half = frame(OP_TEXT, b'{"after": "a timeout"}')
+        theirs.sendall(half[:6])
+        with pytest.raises(socket.timeout):  # what the keep-alive takes for "idle"
+            r.recv()
+        theirs.sendall(half[6:])
+        ours.settimeout(5)
+        assert r.recv() == '{"after": "a timeout"}'
+    finally:
+        ours.close()
+        theirs.close()
