@@ -807,8 +807,9 @@ class ReplyStream(Iterator[Turn]):
     def want_final(self) -> None:
         """Only the complete reply is wanted: skip parsing snapshots a newer one replaces.
 
-        The reader is not even woken for them: they wait in the request's
-        sink for the frame that matters (the last, an error, a drop).
+        Where the request's sink can defer (the event loop's does), the
+        reader is not even woken for them: they wait in the sink for the
+        frame that matters (the last, an error, a drop).
         """
         self._coalesce = True
         _defer_routine(self._req)
