@@ -176,7 +176,7 @@ def test_a_room_reply_subscribes_from_the_pool_then_starts_on_the_loop(
                         pass
                 return reply.turn
 
-            def starts() -> int:  # replies started in the pool (their reading is, for rooms)
+            def starts() -> int:  # replies started in the pool
                 return sum(1 for fn in calls if fn is aio._open_reply)
 
             # The socket is open, but joining the new room's channel waits for the
@@ -187,9 +187,11 @@ def test_a_room_reply_subscribes_from_the_pool_then_starts_on_the_loop(
             calls.clear()
             again = await stream(second.room_id, chars[1])
             assert again is not None and again.is_final and again.author_id == chars[1]
-            assert starts() == 0  # subscribed: started straight from the loop
+            assert calls == []  # subscribed: started and read on the loop, no thread held
             assert generates(second.room_id) == 2
             assert subscribed == [f"room:{second.room_id}"]  # asked once, from the pool
+            third = await c.rooms.reply(second.room_id, chars[0])  # reply(): stream + final()
+            assert third.is_final and calls == [] and generates(second.room_id) == 3
 
     asyncio.run(main())
 

@@ -31,11 +31,15 @@ from caiclient.models import Turn
 from caiclient.resources._replies import (
     _ABANDONED,
     _DROPPED_UNSENT,
+    _SINK,
     MAX_RESENDS,
+    MORE,
     ORIGIN_ID,
     RECHECK_DELAY,
+    Recover,
     ReplyStream,
     _deadline,
+    _defer_routine,
     _frame_timeout,
     _raise_for,
     _raw_is_final,
@@ -332,8 +336,9 @@ class RoomReplyStream(ReplyStream):
         self._lock = threading.Lock()
         self._resends = 0
         self._deadline = _deadline(session)
+        self._frame_timeout = _frame_timeout(session)
         self._req: Optional[PendingRequest] = None
-        self._pending: List[Turn] = []
+        self._sink = _SINK.get()  # the asyncio face's: frames go to its event loop
         self._coalesce = False
         self._session.room_ws.join_channel(room_channel(room_id), self._deadline)
         self._send()
@@ -351,8 +356,11 @@ class RoomReplyStream(ReplyStream):
 
     def _send(self) -> None:
         ws = self._session.room_ws
-        req = ws.open(self.room_id, room_request_id(self.room_id))
+        sink = self._sink() if self._sink is not None else None
+        req = ws.open(self.room_id, room_request_id(self.room_id), frames=sink)
         self._req = req
+        if self._coalesce:
+            _defer_routine(req)
         try:
             ws.rpc(req, self._build(req.request_id), self._deadline)
         except Disconnected:
@@ -361,63 +369,63 @@ class RoomReplyStream(ReplyStream):
             req.close()
             raise
 
-    def _next_snapshot(self) -> Optional[Turn]:
-        while True:
-            req = self._req
-            if req is None or self._closed:
-                return None
-            try:
-                item = req.receive(_frame_timeout(self._session), self._deadline)
-            except Disconnected as exc:
-                return self._recover(exc.sent)
-            except errors.Timeout as exc:
-                raise errors.Timeout(
-                    f"{exc.message} (room {self.room_id})", partial=self.turn
-                ) from None
-            if item is _DROPPED_UNSENT:
-                return self._recover(False)
-            if item is _ABANDONED:
-                return None
-            if _is_reply(item):
-                _check_reply(item, self._command)
-                self.delivered = True
-                continue
-            _raise_for(item, self._command)
-            raw = item.get("turn")
-            if not isinstance(raw, dict) or item.get("command") not in ("add_turn", "update_turn"):
-                continue
-            author: Dict[str, Any] = raw["author"] if isinstance(raw.get("author"), dict) else {}
-            if author.get("is_human") is True:
-                continue
-            turn_id = (raw.get("turn_key") or {}).get("turn_id")
-            if self._turn_id is None:
-                if self.character_id and author.get("author_id") != self.character_id:
-                    continue
-                self._turn_id = turn_id
-            elif turn_id != self._turn_id:
-                continue  # another character's answer (smart reply): listen() shows it
-            primary = raw.get("primary_candidate_id")
-            if isinstance(primary, str):
-                self._candidate_seen = primary
-            if self._coalesce and req.frames.qsize() > 0 and not _raw_is_final(raw):
-                continue
-            turn = _turn_of(item)
-            if turn is None:
-                continue
-            self.turn = turn
-            if _raw_is_final(raw):
-                self._done = True
-                self._release()
-            return turn
+    # The base class's reading loop (and the asyncio face's) drives these two.
 
-    def _recover(self, sent: bool) -> Optional[Turn]:
+    def timed_out(self, exc: errors.Timeout) -> errors.Timeout:
+        """The error to raise when no frame came in time (names the room, keeps the partial)."""
+        return errors.Timeout(f"{exc.message} (room {self.room_id})", partial=self.turn)
+
+    def accept(self, frame: Mapping[str, Any]) -> Any:
+        """Take one frame: a snapshot of the answer, ``MORE``, ``None`` or a ``Recover``."""
+        if frame is _DROPPED_UNSENT:
+            return Recover(False)
+        if frame is _ABANDONED:
+            return None
+        if _is_reply(frame):
+            _check_reply(frame, self._command)
+            self.delivered = True
+            return MORE
+        _raise_for(frame, self._command)
+        raw = frame.get("turn")
+        if not isinstance(raw, dict) or frame.get("command") not in ("add_turn", "update_turn"):
+            return MORE
+        author: Dict[str, Any] = raw["author"] if isinstance(raw.get("author"), dict) else {}
+        if author.get("is_human") is True:
+            return MORE
+        turn_id = (raw.get("turn_key") or {}).get("turn_id")
+        if self._turn_id is None:
+            if self.character_id and author.get("author_id") != self.character_id:
+                return MORE
+            self._turn_id = turn_id
+        elif turn_id != self._turn_id:
+            return MORE  # another character's answer (smart reply): listen() shows it
+        primary = raw.get("primary_candidate_id")
+        if isinstance(primary, str):
+            self._candidate_seen = primary
+        req = self._req
+        if self._coalesce and req is not None and req.frames.qsize() > 0 and not _raw_is_final(raw):
+            return MORE
+        turn = _turn_of(frame)
+        if turn is None:
+            return MORE
+        self.turn = turn
+        if _raw_is_final(raw):
+            self._done = True
+            self._release()
+        return turn
+
+    def recover(self, sent: bool) -> Any:
+        """After a drop: ask again (``MORE``) if nothing went out, else follow the turn over HTTP.
+
+        Blocking (HTTP); the asyncio face runs it in its pool.
+        """
         self._release()
         if self._turn_id is None or (self._regen_turn_id and self._candidate_seen is None):
             if not sent and self._resends < MAX_RESENDS:
                 # Nothing went out: asking again cannot make a second answer.
                 self._resends += 1
                 self._send()
-                return self._next_snapshot()
+                return MORE
             raise errors.ConnectionLost(
                 "the room connection dropped before the answer started; "
                 "it may still appear in the room (rooms.turns / rooms.listen)",

@@ -15,7 +15,7 @@ from caiclient import _validate as v
 from caiclient import errors
 from caiclient.models import Room, Turn, TurnPage, parse
 from caiclient.resources._base import Resource
-from caiclient.resources._replies import build_edit
+from caiclient.resources._replies import build_edit, reply_of
 from caiclient.resources._room_replies import (
     RoomListener,
     RoomReplyStream,
@@ -239,6 +239,7 @@ class Rooms(Resource):
         _, username = self._me()
         return RoomReplyStream(self._session, room_id=rid, user_name=username, character_id=cid)
 
+    @reply_of("stream_reply")
     def reply(self, room_id: str, character_id: Optional[str] = None) -> Turn:
         """Ask a character to answer (or let the service pick); returns the complete answer."""
         with self.stream_reply(room_id, character_id) as stream:
@@ -256,6 +257,7 @@ class Rooms(Resource):
             regenerate_turn_id=tid,
         )  # fmt: skip
 
+    @reply_of("stream_regenerate")
     def regenerate(self, room_id: str, turn_id: str, character_id: str) -> Turn:
         """Ask for another answer to a character's turn; returns the turn with it."""
         with self.stream_regenerate(room_id, turn_id, character_id) as stream:
