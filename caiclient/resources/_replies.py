@@ -662,6 +662,10 @@ class ReplyStream(Iterator[Turn]):
         if self._regen_turn_id is not None and _raw_turn_id(raw) != self._regen_turn_id:
             return MORE
         self.delivered = True
+        return self._snapshot(frame, raw)
+
+    def _snapshot(self, frame: Mapping[str, Any], raw: Mapping[str, Any]) -> Any:
+        """The end of :meth:`accept` for a frame of the reply's own turn: its snapshot or MORE."""
         primary = raw.get("primary_candidate_id")
         if isinstance(primary, str):
             self._candidate_seen = primary  # what recovery looks for, even if skipped below

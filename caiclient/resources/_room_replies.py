@@ -399,20 +399,7 @@ class RoomReplyStream(ReplyStream):
             self._turn_id = turn_id
         elif turn_id != self._turn_id:
             return MORE  # another character's answer (smart reply): listen() shows it
-        primary = raw.get("primary_candidate_id")
-        if isinstance(primary, str):
-            self._candidate_seen = primary
-        req = self._req
-        if self._coalesce and req is not None and req.frames.qsize() > 0 and not _raw_is_final(raw):
-            return MORE
-        turn = _turn_of(frame)
-        if turn is None:
-            return MORE
-        self.turn = turn
-        if _raw_is_final(raw):
-            self._done = True
-            self._release()
-        return turn
+        return self._snapshot(frame, raw)
 
     def recover(self, sent: bool) -> Any:
         """After a drop: ask again (``MORE``) if nothing went out, else follow the turn over HTTP.
