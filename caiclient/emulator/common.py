@@ -19,6 +19,7 @@ __all__ = [
     "plus_err",
     "read_json",
     "require_user",
+    "trpc_error",
 ]
 
 
@@ -80,6 +81,33 @@ def neo_err(status: int, comment: str) -> ApiError:
 def plus_err(status: int, error: str) -> ApiError:
     """A plus error (``{"status": "NOT_OK", "error": ...}``)."""
     return ApiError(status, {"status": "NOT_OK", "error": error})
+
+
+_TRPC_CODES = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHORIZED",
+    413: "PAYLOAD_TOO_LARGE",
+    429: "TOO_MANY_REQUESTS",
+}
+
+
+def trpc_error(status: int, message: str, path: str) -> ApiError:
+    """A tRPC error (the web host's batched shape: ``[{"error": {"json": ...}}]``)."""
+    code = _TRPC_CODES.get(status, "INTERNAL_SERVER_ERROR")
+    return ApiError(
+        status,
+        [
+            {
+                "error": {
+                    "json": {
+                        "message": message,
+                        "code": -32600,
+                        "data": {"code": code, "httpStatus": status, "path": path},
+                    }
+                }
+            }
+        ],
+    )
 
 
 async def read_json(request: web.Request, default: Any = None) -> Any:

@@ -37,7 +37,7 @@ from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
-from caiclient.emulator.common import ApiError, ctx_of, jr, read_json
+from caiclient.emulator.common import ApiError, ctx_of, jr, read_json, trpc_error
 
 __all__ = ["Attempt", "LoginDesk", "Mail", "Outbox", "desk_of", "setup"]
 
@@ -226,24 +226,6 @@ def desk_of(ctx) -> LoginDesk:
 # -- helpers ------------------------------------------------------------------------------
 
 
-def _trpc_error(status: int, message: str, path: str) -> ApiError:
-    code = {400: "BAD_REQUEST", 429: "TOO_MANY_REQUESTS"}.get(status, "INTERNAL_SERVER_ERROR")
-    return ApiError(
-        status,
-        [
-            {
-                "error": {
-                    "json": {
-                        "message": message,
-                        "code": -32600,
-                        "data": {"code": code, "httpStatus": status, "path": path},
-                    }
-                }
-            }
-        ],
-    )
-
-
 def _google_error(message: str, status: int = 400) -> ApiError:
     # Google's error shape (Identity Toolkit REST API reference).
     return ApiError(
@@ -316,12 +298,12 @@ async def send_link(request: web.Request) -> web.Response:
     try:
         email = body["0"]["json"]["email"]
     except (KeyError, TypeError):
-        raise _trpc_error(400, "email is required", "auth.login") from None
+        raise trpc_error(400, "email is required", "auth.login") from None
     if not isinstance(email, str) or not _EMAIL_RE.match(email.strip()):
-        raise _trpc_error(400, "Invalid email", "auth.login")
+        raise trpc_error(400, "Invalid email", "auth.login")
     email = email.strip().lower()
     if desk.is_refused(email):
-        raise _trpc_error(400, "We could not send a sign-in link to this address", "auth.login")
+        raise trpc_error(400, "We could not send a sign-in link to this address", "auth.login")
     attempt = desk.new_attempt(email)
     link = f"{_web_base(request)}/login/{attempt.id}"
     ctx.event("login link sent", to=email)

@@ -12,13 +12,13 @@ from urllib.parse import unquote
 from aiohttp import web
 
 from caiclient.emulator.common import (
-    ApiError,
     character_short,
     ctx_of,
     jr,
     public_characters,
     read_json,
     require_user,
+    trpc_error,
 )
 from caiclient.emulator.util import loads, now_ts
 
@@ -29,37 +29,17 @@ _DATA_URL = re.compile(r"^data:([^;,]*)(;base64)?,(.*)$", re.DOTALL)
 _EXT = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
 
 
-def _trpc_error(status: int, message: str, path: str) -> ApiError:
-    code = {400: "BAD_REQUEST", 401: "UNAUTHORIZED", 413: "PAYLOAD_TOO_LARGE"}.get(
-        status, "INTERNAL_SERVER_ERROR"
-    )
-    return ApiError(
-        status,
-        [
-            {
-                "error": {
-                    "json": {
-                        "message": message,
-                        "code": -32600,
-                        "data": {"code": code, "httpStatus": status, "path": path},
-                    }
-                }
-            }
-        ],
-    )
-
-
 def _search_query(request: web.Request, path: str) -> str:
     raw = request.query.get("input")
     if raw is None:
-        raise _trpc_error(400, "input is required", path)
+        raise trpc_error(400, "input is required", path)
     try:
         data = loads(raw)
         query = data["0"]["json"]["searchQuery"]
     except (ValueError, KeyError, TypeError):
-        raise _trpc_error(400, "invalid input", path) from None
+        raise trpc_error(400, "invalid input", path) from None
     if not isinstance(query, str):
-        raise _trpc_error(400, "searchQuery must be a string", path)
+        raise trpc_error(400, "searchQuery must be a string", path)
     # The library quote()s the text inside the JSON: decode once more (neo.md 2.3).
     return unquote(query)
 
@@ -111,23 +91,23 @@ async def upload_avatar(request: web.Request) -> web.Response:
     cookie = _cookie_value(request.headers.get("cookie", ""))
     expected = user.get("web_next_auth") or ""
     if expected and cookie is not None and cookie != expected:
-        raise _trpc_error(401, "UNAUTHORIZED", "user.uploadAvatar")
+        raise trpc_error(401, "UNAUTHORIZED", "user.uploadAvatar")
     body = await read_json(request)
     try:
         url = body["0"]["json"]["imageDataUrl"]
     except (KeyError, TypeError):
-        raise _trpc_error(400, "imageDataUrl is required", "user.uploadAvatar") from None
+        raise trpc_error(400, "imageDataUrl is required", "user.uploadAvatar") from None
     m = _DATA_URL.match(url) if isinstance(url, str) else None
     if m is None or not m.group(2):
-        raise _trpc_error(400, "imageDataUrl must be a base64 data URL", "user.uploadAvatar")
+        raise trpc_error(400, "imageDataUrl must be a base64 data URL", "user.uploadAvatar")
     try:
         data = base64.b64decode(m.group(3), validate=True)
     except (binascii.Error, ValueError):
-        raise _trpc_error(400, "invalid base64", "user.uploadAvatar") from None
+        raise trpc_error(400, "invalid base64", "user.uploadAvatar") from None
     if not data:
-        raise _trpc_error(400, "empty image", "user.uploadAvatar")
+        raise trpc_error(400, "empty image", "user.uploadAvatar")
     if len(data) > 10 * 1024 * 1024:
-        raise _trpc_error(413, "image too large", "user.uploadAvatar")
+        raise trpc_error(413, "image too large", "user.uploadAvatar")
     mime = m.group(1) if m.group(1) and m.group(1) != "None" else "image/png"
     day = now_ts()[:10].replace("-", "/")
     name = f"uploaded/{day}/{hashlib.sha256(data).hexdigest()[:24]}.{_EXT.get(mime, 'webp')}"
