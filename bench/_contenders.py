@@ -23,7 +23,7 @@ import sys
 import threading
 import time
 import uuid
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
 
 ANNOTATIONS = [
     "bad_memory",
@@ -151,6 +151,31 @@ def texts(cfg: Dict[str, Any], i: int) -> List[str]:
     return [base.format(i=i, k=k) for k in range(cfg["messages"])]
 
 
+async def timed_conversations(
+    cfg: Dict[str, Any],
+    tally: Tally,
+    chats: List[str],
+    send: Callable[[str, str], Awaitable[Optional[str]]],
+) -> Dict[str, float]:
+    """READY, wait for GO, then every conversation's messages, each reply bounded; timed."""
+    import asyncio
+
+    async def conversation(i: int) -> None:
+        for text in texts(cfg, i):
+            try:
+                got = await asyncio.wait_for(send(chats[i], text), cfg["timeout"])
+            except Exception:
+                got = None
+            tally.add(chats[i], got)
+
+    loop = asyncio.get_running_loop()
+    print("READY", flush=True)
+    await loop.run_in_executor(None, sys.stdin.readline)
+    cpu0, t0 = time.process_time(), time.perf_counter()
+    await asyncio.gather(*(conversation(i) for i in range(cfg["n"])))
+    return {"wall": time.perf_counter() - t0, "cpu": time.process_time() - cpu0}
+
+
 # ------------------------------------------------------------------ raw aiohttp
 
 
@@ -199,20 +224,7 @@ def raw_aiohttp(cfg: Dict[str, Any], tally: Tally) -> Dict[str, float]:
             chats = [await create() for _ in range(cfg["n"])]
             await send(chats[0], "warm up")
 
-            async def conversation(i: int) -> None:
-                for text in texts(cfg, i):
-                    try:
-                        got = await asyncio.wait_for(send(chats[i], text), cfg["timeout"])
-                    except Exception:
-                        got = None
-                    tally.add(chats[i], got)
-
-            loop = asyncio.get_running_loop()
-            print("READY", flush=True)
-            await loop.run_in_executor(None, sys.stdin.readline)
-            cpu0, t0 = time.process_time(), time.perf_counter()
-            await asyncio.gather(*(conversation(i) for i in range(cfg["n"])))
-            result = {"wall": time.perf_counter() - t0, "cpu": time.process_time() - cpu0}
+            result = await timed_conversations(cfg, tally, chats, send)
             task.cancel()
             await ws.close()
             return result
@@ -434,20 +446,7 @@ def pycai(cfg: Dict[str, Any], tally: Tally, locked: bool) -> Dict[str, float]:
 
         await one(chats[0], "warm up")
 
-        async def conversation(i: int) -> None:
-            for text in texts(cfg, i):
-                try:
-                    got = await asyncio.wait_for(one(chats[i], text), cfg["timeout"])
-                except Exception:
-                    got = None
-                tally.add(chats[i], got)
-
-        loop = asyncio.get_running_loop()
-        print("READY", flush=True)
-        await loop.run_in_executor(None, sys.stdin.readline)
-        cpu0, t0 = time.process_time(), time.perf_counter()
-        await asyncio.gather(*(conversation(i) for i in range(cfg["n"])))
-        result = {"wall": time.perf_counter() - t0, "cpu": time.process_time() - cpu0}
+        result = await timed_conversations(cfg, tally, chats, one)
         try:
             await asyncio.wait_for(client.close_session(), 5)
         except Exception:
