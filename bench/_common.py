@@ -167,6 +167,29 @@ def verdict(ratio: float, target: float, higher_is_better: bool = False) -> str:
     return f"{'MET' if ok else 'MISSED'} (target {sign} {target:.2f}x)"
 
 
+def print_latency_ratios(
+    pairs: Sequence[Tuple[str, Sequence[float], Sequence[float]]],
+    messages: int,
+    target: float,
+    prefix: str = "",
+) -> None:
+    """caiclient's and the raw client's latencies side by side (``(label, ours, raw)``
+    each), then the worst median ratio against ``target``."""
+    worst = 0.0
+    for label, a, b in pairs:
+        x, y = summary(a), summary(b)
+        ratio = x["median"] / y["median"]
+        worst = max(worst, ratio)
+        print(f"\n{prefix}time to {label}  ({messages} messages each)")
+        print(f"  caiclient         median {ms(x['median'])}  p90 {ms(x['p90'])}")
+        print(f"  raw websocket     median {ms(y['median'])}  p90 {ms(y['p90'])}")
+        print(
+            f"  ratio             {ratio:.3f}x median, {x['p90'] / y['p90']:.3f}x p90  "
+            f"{verdict(ratio, target)}"
+        )
+    print(f"\nworst median ratio: {worst:.3f}x  {verdict(worst, target)}")
+
+
 # ------------------------------------------------------------------ raw websocket
 
 

@@ -19,7 +19,7 @@ import time
 import uuid
 from typing import Any, Dict
 
-from _common import EmulatorProcess, machine, ms, session, summary, verdict
+from _common import EmulatorProcess, machine, print_latency_ratios, session
 
 TARGET = 1.25
 
@@ -134,18 +134,8 @@ def main() -> int:
             assert reply.turn is not None and reply.turn.text == r["text"], "different answers"
         raw.close()
         s.close()
-    worst = 0.0
     pairs = (("first frame", lib_first, raw_first), ("final answer", lib_final, raw_final))
-    for label, a, b in pairs:
-        x, y = summary(a), summary(b)
-        ratio = x["median"] / y["median"]
-        worst = max(worst, ratio)
-        print(f"\npost + time to {label}  ({args.messages} messages each)")
-        print(f"  caiclient         median {ms(x['median'])}  p90 {ms(x['p90'])}")
-        print(f"  raw websocket     median {ms(y['median'])}  p90 {ms(y['p90'])}")
-        print(f"  ratio             {ratio:.3f}x median, {x['p90'] / y['p90']:.3f}x p90  "
-              f"{verdict(ratio, TARGET)}")  # fmt: skip
-    print(f"\nworst median ratio: {worst:.3f}x  {verdict(worst, TARGET)}")
+    print_latency_ratios(pairs, args.messages, TARGET, prefix="post + ")
     return 0
 
 
