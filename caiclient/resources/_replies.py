@@ -31,7 +31,13 @@ from typing import (
 
 from caiclient import errors
 from caiclient.models import Chat, Turn, parse
-from caiclient.transport.ws import Disconnected, FrameSink, PendingRequest, new_id
+from caiclient.transport.ws import (
+    Disconnected,
+    FrameSink,
+    PendingRequest,
+    _is_human_echo,
+    new_id,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from caiclient.session import Session
@@ -275,10 +281,7 @@ def _routine_frame(frame: Any) -> bool:
     raw = frame.get("turn")
     if type(raw) is not dict:
         return False
-    author = raw.get("author")
-    if type(author) is dict and author.get("is_human") is True:
-        return True
-    return not _raw_is_final(raw)
+    return _is_human_echo(frame) or not _raw_is_final(raw)
 
 
 def _defer_routine(req: Optional[PendingRequest]) -> None:
@@ -842,7 +845,6 @@ class ReplyStream(Iterator[Turn]):
         """The stream ended (complete, failed or abandoned): stop routing its frames."""
         self._done = self._done or self._closed
         self._release()
-
 
     def close(self) -> None:
         """Abandon the reply: frames still on their way are discarded. Idempotent.
